@@ -1,0 +1,5 @@
+from . import transforms  # noqa: F401
+from .camvid import CamVidDataset
+from .weak_seg_dataset import WeakSegDataset
+
+__all__ = ['WeakSegDataset', 'CamVidDataset']

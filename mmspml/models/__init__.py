@@ -1,0 +1,1 @@
+from .losses.partial_cross_entropy_loss import PartialCrossEntropyLoss  # noqa: F401

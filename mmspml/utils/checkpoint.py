@@ -5,8 +5,12 @@ torch >= 2.6 loads with ``weights_only=True`` by default. mmengine 0.10.7 saves 
 every checkpoint, so ``--resume`` and ``load_from`` fail with ``Weights only load
 failed``. Instead of switching the safety check off we allow-list the few
 mmengine/numpy types that mmengine itself writes and re-register mmengine's loader for
-local paths (prefix ``''``) so that it uses them. Checkpoints holding other Python
-objects still fail loudly; set ``MMSPML_TRUSTED_CHECKPOINTS=1`` to unpickle checkpoints
+local paths (prefix ``''``) so that it uses them. ``HistoryBuffer`` pickles its
+class-level statistics functions as ``getattr(HistoryBuffer, 'min')``; allowing
+``getattr`` would let a checkpoint call arbitrary methods, so instead we stop writing
+them (they are re-registered by ``HistoryBuffer.__init__`` and by the code that adds
+custom ones). Checkpoints holding other Python objects (e.g. written by plain mmengine
+under torch >= 2.6) still fail loudly; set ``MMSPML_TRUSTED_CHECKPOINTS=1`` to unpickle checkpoints
 you trust completely (``weights_only=False``).
 """
 import os
@@ -53,6 +57,12 @@ def load_local_checkpoint(filename, map_location=None):
             'fully.') from exc
 
 
+def _history_buffer_getstate(self) -> dict:
+    state = dict(self.__dict__)
+    state.pop('statistics_methods', None)
+    return state
+
+
 def register_checkpoint_loader():
     """Idempotently allow-list mmengine's types and replace the local loader."""
     global _REGISTERED
@@ -60,5 +70,7 @@ def register_checkpoint_loader():
         return
     if hasattr(torch.serialization, 'add_safe_globals'):
         torch.serialization.add_safe_globals(_safe_globals())
+    from mmengine.logging.history_buffer import HistoryBuffer
+    HistoryBuffer.__getstate__ = _history_buffer_getstate
     CheckpointLoader.register_scheme(prefixes='', loader=load_local_checkpoint, force=True)
     _REGISTERED = True

@@ -1,0 +1,163 @@
+"""A generic dataset of ``image / (weak) label / over-segmentation`` triplets.
+
+Label conventions (stated once for the whole package, spml-method.md §1.2):
+
+* ``0 .. C-1`` are classes, ``255`` (``ignore_index``) is *ignore* (void, padding): such
+  pixels take part in nothing;
+* ``unlabeled_index`` (default ``C``; ``C <= u < 255``) marks *unlabeled but valid*
+  pixels: SPML clusters them and uses them in the co-occurrence and image-similarity
+  losses, while every cross-entropy loss ignores them.
+
+The dataset checks the file layout when it is built (missing ``data_root``, missing or
+empty list file, missing image/label/over-segmentation file: ``FileNotFoundError`` /
+``ValueError`` naming the path); label values and image/label sizes are checked by
+:class:`~mmspml.datasets.transforms.LoadWeakAnnotations` when a sample is first loaded.
+"""
+import os.path as osp
+from typing import List, Optional
+
+import mmengine
+from mmseg.datasets import BaseSegDataset
+from mmseg.registry import DATASETS
+
+DOC_HINT = 'see docs/dataset_prepare.md'
+
+
+@DATASETS.register_module()
+class WeakSegDataset(BaseSegDataset):
+    """List-file dataset for weakly supervised segmentation.
+
+    Two list-file formats are accepted (one sample a line, fields separated by spaces):
+
+    * 1 field, ``NAME``: paths are ``img_dir/NAME{img_suffix}``,
+      ``label_dir/NAME{seg_map_suffix}`` and (if ``overseg_dir`` is set)
+      ``overseg_dir/NAME{overseg_suffix}``;
+    * 3 fields, ``IMAGE LABEL OVERSEG`` (SPML's own lists, spml-method.md §1.1), or 2
+      fields ``IMAGE LABEL``: paths relative to ``data_root``.
+
+    Directory arguments may contain ``{split}``; relative directories are taken relative
+    to ``data_root``, absolute ones are used as they are (e.g. weak labels generated
+    outside the dataset tree).
+
+    Args:
+        data_root (str): dataset root; must exist.
+        split (str): split name, substituted into ``ann_file`` and the directories.
+        ann_file (str): list file (relative to ``data_root``), default ``'{split}.txt'``.
+        img_dir, label_dir (str): image / label directories (``label_dir=None``: no
+            labels, e.g. a test server split).
+        overseg_dir (str, optional): over-segmentation directory, ``None`` = not used.
+        unlabeled_index (int, optional): value of unlabeled-but-valid pixels; default
+            ``len(classes)``.
+        check_files (bool): verify that every listed file exists when the dataset is
+            built (one ``stat`` a file). Default True.
+        **kwargs: passed to :class:`mmseg.datasets.BaseSegDataset`.
+    """
+
+    def __init__(self,
+                 data_root: str,
+                 split: str = 'train',
+                 ann_file: str = '{split}.txt',
+                 img_dir: str = 'images/{split}',
+                 label_dir: Optional[str] = 'labels/{split}',
+                 overseg_dir: Optional[str] = None,
+                 img_suffix: str = '.jpg',
+                 seg_map_suffix: str = '.png',
+                 overseg_suffix: str = '.png',
+                 unlabeled_index: Optional[int] = None,
+                 check_files: bool = True,
+                 **kwargs) -> None:
+        if data_root is None or not osp.isdir(data_root):
+            raise FileNotFoundError(
+                f'{type(self).__name__}: data_root {data_root!r} does not exist or is not '
+                f'a directory ({DOC_HINT}; set it with --cfg-options '
+                f'<loader>.dataset.data_root=DIR)')
+        self.split = split
+        fmt = lambda s: None if s is None else s.format(split=split)  # noqa: E731
+        self.img_dir = fmt(img_dir)
+        self.label_dir = fmt(label_dir)
+        self.overseg_dir = fmt(overseg_dir)
+        self.overseg_suffix = overseg_suffix
+        self.check_files = check_files
+        self._unlabeled_index_arg = unlabeled_index
+        # Paths are resolved by this class (not by BaseSegDataset's prefix joining).
+        kwargs.pop('data_prefix', None)
+        super().__init__(
+            ann_file=fmt(ann_file),
+            data_root=data_root,
+            img_suffix=img_suffix,
+            seg_map_suffix=seg_map_suffix,
+            data_prefix=dict(img_path='', seg_map_path=''),
+            **kwargs)
+
+    # ------------------------------------------------------------------ metainfo
+    @property
+    def num_classes(self) -> int:
+        return len(self._metainfo['classes'])
+
+    @property
+    def unlabeled_index(self) -> int:
+        u = self._unlabeled_index_arg
+        u = self.num_classes if u is None else int(u)
+        if not (self.num_classes <= u < 255) or u == self.ignore_index:
+            raise ValueError(
+                f'{type(self).__name__}: unlabeled_index={u} must satisfy '
+                f'num_classes ({self.num_classes}) <= unlabeled_index < 255 and differ '
+                f'from ignore_index ({self.ignore_index})')
+        return u
+
+    # ------------------------------------------------------------------ listing
+    def _path(self, d: Optional[str], rel: str) -> str:
+        base = self.data_root if d is None else osp.join(self.data_root, d)
+        return osp.join(base, rel)
+
+    def _read_list(self) -> List[List[str]]:
+        if not self.ann_file or not osp.isfile(self.ann_file):
+            raise FileNotFoundError(
+                f'{type(self).__name__}: list file {self.ann_file!r} (split '
+                f'{self.split!r}) does not exist ({DOC_HINT})')
+        rows = [ln.split() for ln in mmengine.list_from_file(self.ann_file)]
+        rows = [r for r in rows if r]
+        if not rows:
+            raise ValueError(f'{type(self).__name__}: list file {self.ann_file!r} is '
+                             'empty; expected one sample per line')
+        for i, r in enumerate(rows):
+            if len(r) > 3:
+                raise ValueError(
+                    f'{self.ann_file}:{i + 1}: expected 1 field (NAME) or 2-3 fields '
+                    f'(IMAGE LABEL [OVERSEG]), got {len(r)}: {" ".join(r)!r}')
+        return rows
+
+    def load_data_list(self) -> List[dict]:
+        data_list = []
+        u = self.unlabeled_index
+        for row in self._read_list():
+            if len(row) == 1:
+                name = row[0]
+                img = self._path(self.img_dir, name + self.img_suffix)
+                seg = (None if self.label_dir is None else
+                       self._path(self.label_dir, name + self.seg_map_suffix))
+                ovs = (None if self.overseg_dir is None else
+                       self._path(self.overseg_dir, name + self.overseg_suffix))
+            else:
+                img = osp.join(self.data_root, row[0])
+                seg = osp.join(self.data_root, row[1])
+                ovs = osp.join(self.data_root, row[2]) if len(row) == 3 else None
+                if self.overseg_dir is None:
+                    ovs = None  # the config decides whether the 3rd column is used
+                name = osp.splitext(osp.basename(row[0]))[0]
+            info = dict(img_path=img, name=name, label_map=self.label_map,
+                        reduce_zero_label=self.reduce_zero_label, seg_fields=[],
+                        num_classes=self.num_classes, unlabeled_index=u,
+                        ignore_index=self.ignore_index)
+            if seg is not None:
+                info['seg_map_path'] = seg
+            if ovs is not None:
+                info['overseg_path'] = ovs
+            if self.check_files:
+                for key in ('img_path', 'seg_map_path', 'overseg_path'):
+                    if key in info and not osp.isfile(info[key]):
+                        raise FileNotFoundError(
+                            f'{type(self).__name__}: {key.replace("_path", "")} file '
+                            f'{info[key]!r} listed in {self.ann_file!r} does not exist')
+            data_list.append(info)
+        return data_list

@@ -1,0 +1,49 @@
+"""Launcher glue for tools/train.py and tools/test.py (CPU-only distributed runs).
+
+mmengine 0.10.7's ``init_dist`` calls ``torch.cuda.set_device`` and its default DDP
+wrapper passes ``device_ids=[LOCAL_RANK]``; both fail without a GPU. On a machine
+without CUDA we initialise a gloo process group ourselves (the Runner then skips its
+own ``init_dist``), wrap with ``device_ids=None`` and replace SyncBN by BN (SyncBN needs
+GPUs). With CUDA nothing is changed.
+"""
+import os
+
+import torch
+import torch.distributed as dist
+from mmengine.logging import print_log
+
+
+def _replace_syncbn(obj):
+    n = 0
+    if isinstance(obj, dict):
+        if obj.get('type') == 'SyncBN':
+            obj['type'] = 'BN'
+            n += 1
+        for v in obj.values():
+            n += _replace_syncbn(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            n += _replace_syncbn(v)
+    return n
+
+
+def prepare_cpu_runtime(cfg, launcher: str) -> None:
+    """Adapt ``cfg`` (in place) to a CPU-only machine; no-op when CUDA is available."""
+    if torch.cuda.is_available():
+        return
+    if _replace_syncbn(cfg.model):
+        print_log('No GPU: SyncBN replaced by BN in the model config.', logger='current')
+    if launcher == 'none':
+        return
+    if not dist.is_initialized():
+        for var in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'):
+            if var not in os.environ:
+                raise RuntimeError(
+                    f'--launcher {launcher}: environment variable {var} is not set; '
+                    'start with tools/dist_train.sh (torchrun)')
+        dist.init_process_group(backend='gloo')
+    cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+    wrapper = dict(cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel'))
+    wrapper.update(device_ids=None, broadcast_buffers=wrapper.get('broadcast_buffers', False))
+    wrapper.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
+    cfg.model_wrapper_cfg = wrapper
