@@ -39,19 +39,20 @@ sys.exit(0 if m.__version__.startswith(sys.argv[2]) else 1)
 PY
 }
 
-# pkg_resources (used by mmengine for `mmseg::` config inheritance) is gone from setuptools>=81;
-# setuptools<70 is what mmcv's source build needs as well.
-if ! "$py" -c "import pkg_resources, setuptools, wheel; import sys; sys.exit(int(setuptools.__version__.split('.')[0]) >= 70)" >/dev/null 2>&1; then
-  say "installing setuptools<70 and wheel"
-  pip install -q "setuptools<70" wheel || die "pip could not install setuptools<70/wheel"
-fi
-
 torch_ver="${TORCH_SPEC#torch==}"
 if [ "$torch_ver" != "$TORCH_SPEC" ] && have torch "$torch_ver"; then
   say "torch $torch_ver present"
 else
   say "installing $TORCH_SPEC"
   pip install -q "$TORCH_SPEC" || die "pip could not install $TORCH_SPEC"
+fi
+
+# mmengine needs pkg_resources for `mmseg::` config inheritance (gone in setuptools>=81);
+# torch 2.13 asks for setuptools>=77.
+st_ok() { "$py" -c "import pkg_resources, setuptools, wheel, sys; v=int(setuptools.__version__.split('.')[0]); sys.exit(0 if 77 <= v < 81 else 1)" >/dev/null 2>&1; }
+if ! st_ok; then
+  say "installing setuptools>=77,<81 and wheel"
+  pip install -q "setuptools>=77,<81" wheel || die "pip could not install setuptools/wheel"
 fi
 
 if have mmengine 0.10.7; then say "mmengine 0.10.7 present"; else
@@ -72,8 +73,10 @@ if mmcv_ok; then say "mmcv 2.1.0 with compiled ops present"; else
     pip install -q addict packaging Pillow pyyaml yapf opencv-python numpy || die "mmcv runtime deps failed"
   else
     say "building mmcv 2.1.0 with ops from source (about 20 min on 2 cores)"
+    pip install -q "setuptools<70" || die "pip could not install setuptools<70 for the mmcv build"
     MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-2}" pip install --no-build-isolation mmcv==2.1.0 \
       || die "mmcv source build failed"
+    pip install -q "setuptools>=77,<81" || die "pip could not restore setuptools>=77,<81"
   fi
   mmcv_ok || die "mmcv installed but 'import mmcv.ops' (compiled ops) fails"
 fi

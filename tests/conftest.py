@@ -1,0 +1,60 @@
+import os
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SHARED_CAMVID = osp.normpath(osp.join(REPO, '..', 'shared', 'data', 'camvid'))
+
+
+def make_blocky_label(rng, h, w, num_classes, void=True):
+    """A label of random axis-aligned blocks, some void (255)."""
+    label = np.full((h, w), rng.integers(num_classes), np.uint8)
+    for _ in range(6):
+        y0, x0 = rng.integers(0, h - 4), rng.integers(0, w - 4)
+        y1, x1 = y0 + rng.integers(3, h // 2), x0 + rng.integers(3, w // 2)
+        label[y0:y1, x0:x1] = rng.integers(num_classes)
+    if void:
+        label[:, :2] = 255
+    return label
+
+
+def write_camvid_tree(root, splits=(('train', 8), ('val', 3)), size=(48, 64),
+                      num_classes=11, seed=0):
+    """A CamVid-layout tree: images/{split}/*.jpg, labels/{split}/*.png, {split}.txt."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    for split, n in splits:
+        os.makedirs(osp.join(root, 'images', split), exist_ok=True)
+        os.makedirs(osp.join(root, 'labels', split), exist_ok=True)
+        names = [f'{split}_{i:03d}' for i in range(n)]
+        for name in names:
+            label = make_blocky_label(rng, h, w, num_classes)
+            palette = rng.integers(0, 255, (256, 3), dtype=np.uint8)
+            img = palette[label] + rng.integers(0, 20, (h, w, 3), dtype=np.uint8)
+            cv2.imwrite(osp.join(root, 'images', split, name + '.jpg'), img)
+            cv2.imwrite(osp.join(root, 'labels', split, name + '.png'), label)
+        with open(osp.join(root, f'{split}.txt'), 'w') as f:
+            f.write('\n'.join(names) + '\n')
+    return root
+
+
+@pytest.fixture(scope='session')
+def camvid_tree(tmp_path_factory):
+    return write_camvid_tree(str(tmp_path_factory.mktemp('camvid')))
+
+
+@pytest.fixture(autouse=True, scope='session')
+def _mmseg_scope():
+    import mmspml  # noqa: F401  (registers everything)
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmseg')
+
+
+@pytest.fixture(scope='session')
+def shared_camvid():
+    if not osp.isdir(SHARED_CAMVID):
+        pytest.skip(f'{SHARED_CAMVID} not present (needs ../shared beside the repo)')
+    return SHARED_CAMVID
