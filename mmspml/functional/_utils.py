@@ -1,0 +1,81 @@
+"""Small tensor helpers shared by the SPML functions (spml-method.md §2.3, notation).
+
+Shape shorthand: B images, h x w embedding resolution, P pixels, D embedding dims,
+K segments/clusters, C classes. Pure torch; nothing here imports mmseg/mmengine.
+"""
+from typing import Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor
+
+
+def l2_normalize(x: Tensor, dim: int = -1, eps: float = 1e-12) -> Tensor:
+    """``x / max(||x||_2, eps)`` along ``dim`` (the reference's ``normalize_embedding``).
+
+    Args:
+        x (Tensor): any floating tensor, e.g. ``[P, D]``.
+        dim (int): the dimension normalised.
+        eps (float): lower bound of the norm, so a zero vector stays zero (§9.5).
+
+    Returns:
+        Tensor: same shape and dtype as ``x``; differentiable.
+    """
+    return x / x.norm(p=2, dim=dim, keepdim=True).clamp_min(eps)
+
+
+def location_features(size: Sequence[int], dtype: torch.dtype = torch.float32,
+                      device=None) -> Tensor:
+    """Pixel coordinates ``(y, x)`` in ``[-0.5, 0.5]`` (§2.3).
+
+    ``y = linspace(0, 1, h) - 0.5`` and ``x = linspace(0, 1, w) - 0.5``, computed in
+    ``dtype`` on the CPU (so every device gets bit-identical values) and then moved.
+
+    Args:
+        size (tuple[int, int]): ``(h, w)``.
+        dtype (torch.dtype): floating dtype of the result (§9.4 computes it in float32).
+        device: device of the result.
+
+    Returns:
+        Tensor: ``[h, w, 2]`` of ``dtype``, channel 0 = y, channel 1 = x.
+    """
+    h, w = _check_size(size, 'size')
+    if not dtype.is_floating_point:
+        raise ValueError(f'dtype must be a floating dtype, got {dtype}')
+    y = torch.linspace(0, 1, h, dtype=dtype) - 0.5
+    x = torch.linspace(0, 1, w, dtype=dtype) - 0.5
+    loc = torch.stack([y[:, None].expand(h, w), x[None, :].expand(h, w)], dim=-1)
+    return loc.to(device) if device is not None else loc
+
+
+def _check_size(size: Sequence[int], name: str) -> Tuple[int, int]:
+    """Validate a ``(h, w)`` / ``(gy, gx)`` pair of positive ints."""
+    try:
+        a, b = (int(v) for v in size)
+        ok = all(int(v) == v for v in size)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or a < 1 or b < 1:
+        raise ValueError(f'{name} must be two positive integers, got {size!r}')
+    return a, b
+
+
+def _check_tensor(t, name: str, dim: Optional[int] = None, floating: Optional[bool] = None,
+                  shape: Optional[Sequence[Optional[int]]] = None) -> Tensor:
+    """Raise ``ValueError`` naming ``name`` unless ``t`` has the requested form.
+
+    ``floating=True`` asks for a floating dtype, ``False`` for an integer dtype (not
+    bool); ``shape`` entries that are ``None`` are free.
+    """
+    if not isinstance(t, Tensor):
+        raise ValueError(f'{name} must be a torch.Tensor, got {type(t).__name__}')
+    if dim is not None and t.dim() != dim:
+        raise ValueError(f'{name} must be {dim}-D, got shape {tuple(t.shape)}')
+    if floating is True and not t.is_floating_point():
+        raise ValueError(f'{name} must be a floating tensor, got {t.dtype}')
+    if floating is False and (t.is_floating_point() or t.is_complex() or t.dtype == torch.bool):
+        raise ValueError(f'{name} must be an integer tensor, got {t.dtype}')
+    if shape is not None:
+        if len(shape) != t.dim() or any(s is not None and s != n for s, n in zip(shape, t.shape)):
+            want = tuple('*' if s is None else s for s in shape)
+            raise ValueError(f'{name} must have shape {want}, got {tuple(t.shape)}')
+    return t

@@ -1,0 +1,97 @@
+"""Shared base of the four SPML pixel-to-segment losses (spml-method.md §4).
+
+Every term is the one kernel :func:`mmspml.functional.pixel_segment_contrastive_loss`
+(SegSort+ over a positive set, §4.1); the subclasses only choose the pixels, the
+prototypes and what "positive" means.
+"""
+import math
+import numbers
+from typing import Optional
+
+import torch
+from torch import Tensor, nn
+
+from mmspml.functional import MemoryBatch, SegmentBatch, pixel_segment_contrastive_loss
+from mmspml.utils.dist import reduce_mean
+
+
+class _PixelSegmentLoss(nn.Module):
+    """Base class: ``forward(batch, memory) = loss_weight * global mean of the items``.
+
+    Subclasses implement :meth:`_item_losses`, returning the per-item losses of this
+    process (pixels, or images for the image-similarity term); their mean over all
+    processes is taken with :func:`mmspml.utils.dist.reduce_mean` (0, not NaN, when no
+    process has an item, §8 item 17).
+
+    Args:
+        concentration (float): ``kappa > 0`` of the kernel.
+        loss_weight (float): non-negative weight of the returned loss.
+        loss_name (str): key of the loss in the log dict; must start with ``'loss_'``
+            so that mmengine adds it to the total loss.
+        chunk_size (int, optional): pixels per chunk of the kernel (bounds memory to
+            ``[chunk_size, K]`` intermediates, §8 item 6); ``None`` = all at once.
+    """
+
+    def __init__(self, concentration: float, loss_weight: float = 1.0,
+                 loss_name: str = 'loss_spml', chunk_size: Optional[int] = None):
+        super().__init__()
+        if isinstance(concentration, bool) or not isinstance(concentration, numbers.Real) \
+                or not math.isfinite(concentration) or concentration <= 0:
+            raise ValueError('concentration must be a positive finite number, got '
+                             f'{concentration!r}')
+        if isinstance(loss_weight, bool) or not isinstance(loss_weight, numbers.Real) \
+                or not math.isfinite(loss_weight) or loss_weight < 0:
+            raise ValueError('loss_weight must be a non-negative finite number, got '
+                             f'{loss_weight!r}')
+        if not isinstance(loss_name, str) or not loss_name.startswith('loss_'):
+            raise ValueError(f"loss_name must be a str starting with 'loss_', got {loss_name!r}")
+        if chunk_size is not None and (isinstance(chunk_size, bool)
+                                       or not isinstance(chunk_size, int) or chunk_size < 1):
+            raise ValueError(f'chunk_size must be None or a positive int, got {chunk_size!r}')
+        self.concentration = float(concentration)
+        self.loss_weight = float(loss_weight)
+        self._loss_name = loss_name
+        self.chunk_size = chunk_size
+
+    @property
+    def loss_name(self) -> str:
+        """The log key of this loss (mmseg convention)."""
+        return self._loss_name
+
+    def forward(self, batch: SegmentBatch, memory: Optional[MemoryBatch] = None) -> Tensor:
+        """Weighted loss of the batch.
+
+        Args:
+            batch (SegmentBatch): this process's pixels and all processes' segments.
+            memory (MemoryBatch, optional): detached prototypes of previous iterations.
+
+        Returns:
+            Tensor: scalar, ``loss_weight * mean`` over the items of all processes.
+        """
+        if not isinstance(batch, SegmentBatch):
+            raise TypeError(f'batch must be a SegmentBatch, got {type(batch).__name__}')
+        if memory is not None and not isinstance(memory, MemoryBatch):
+            raise TypeError(f'memory must be None or a MemoryBatch, got {type(memory).__name__}')
+        return self.loss_weight * reduce_mean(self._item_losses(batch, memory))
+
+    def _item_losses(self, batch: SegmentBatch, memory: Optional[MemoryBatch]) -> Tensor:
+        """Per-item losses ``[n]`` of this process."""
+        raise NotImplementedError
+
+    def _contrast(self, embeddings: Tensor, labels: Tensor, own_segment: Tensor,
+                  prototypes: Tensor, prototype_labels: Tensor) -> Tensor:
+        """Per-pixel kernel losses ``[N]`` (see the functional for the shapes)."""
+        return pixel_segment_contrastive_loss(
+            embeddings, labels, own_segment, prototypes, prototype_labels,
+            self.concentration, reduction='none', chunk_size=self.chunk_size)
+
+    @staticmethod
+    def _with_memory(prototypes: Tensor, labels: Tensor, memory_prototypes: Tensor,
+                     memory_labels: Tensor):
+        """Append memory prototypes (detached, cast to the current dtype) after the current."""
+        return (torch.cat([prototypes, memory_prototypes.detach().to(prototypes.dtype)]),
+                torch.cat([labels, memory_labels.to(labels.dtype)]))
+
+    def extra_repr(self) -> str:
+        return (f'concentration={self.concentration}, loss_weight={self.loss_weight}, '
+                f"loss_name='{self.loss_name}', chunk_size={self.chunk_size}")
