@@ -1,3 +1,4 @@
 from .random_state_hook import RandomStateHook
+from .spml_memory_bank_hook import SPMLMemoryBankHook
 
-__all__ = ['RandomStateHook']
+__all__ = ['RandomStateHook', 'SPMLMemoryBankHook']

@@ -1,0 +1,3 @@
+from .spml_head import SPMLHead
+
+__all__ = ['SPMLHead']

@@ -4,10 +4,11 @@ from collections import Counter
 import pytest
 import torch
 
-from mmspml.functional import (MemoryBatch, SegmentBatch, generate_segments, location_features,
+from mmspml.functional import (MemoryBatch, SegmentBatch, generate_segments,
                                retrieval_accuracy)
 from mmspml.models.losses import (ImageSimilarityLoss, SemanticAnnotationLoss,
                                   SemanticCooccurrenceLoss)
+from tests._reference_inputs import reference_inputs
 
 C, UNL, IGN = 21, 21, 255
 KMEANS_TABLE = torch.tensor([
@@ -20,27 +21,7 @@ KMEANS_TABLE = torch.tensor([
 
 
 def _inputs(dtype):
-    n, d, h, w = 2, 4, 8, 8
-    b = torch.arange(n, dtype=dtype).view(n, 1, 1, 1)
-    c = torch.arange(d, dtype=dtype).view(1, d, 1, 1)
-    y = torch.arange(h, dtype=dtype).view(1, 1, h, 1)
-    x = torch.arange(w, dtype=dtype).view(1, 1, 1, w)
-    emb = torch.sin(0.37 * (c + 1) * (y + 1) + 0.53 * (x + 1) * ((c % 2) + 1) + 1.1 * b) + 0.1 * c
-    yy, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing='ij')
-    sem0 = torch.where(xx < 4, 0, 5)
-    sem0[(xx >= 4) & (yy < 2)] = UNL
-    sem0[7] = IGN
-    sem1 = torch.where(yy < 4, 7, UNL)
-    semantic = torch.stack([sem0, sem1])
-    reg1 = xx // 3
-    reg1[7] = 255
-    region = torch.stack([2 * (yy // 4) + xx // 4, reg1])
-    tags = torch.zeros(n, 256, dtype=torch.bool)
-    for i in range(n):
-        tags[i, semantic[i].unique()] = True
-    # location computed in float32 then cast, as in the reference run
-    loc = location_features((h, w), torch.float32).to(dtype).expand(n, h, w, 2)
-    return emb, semantic, region, tags, loc
+    return reference_inputs(dtype)
 
 
 def _segments(dtype, scale=None):

@@ -1,0 +1,3 @@
+from .spml_poly_lr import SPMLPolyLR
+
+__all__ = ['SPMLPolyLR']

@@ -1,0 +1,271 @@
+"""SPML embedding head (spml-method.md §2.2, §2.4, §3, §4)."""
+import warnings
+from typing import List, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.models.decode_heads.psp_head import PPM
+from mmseg.models.utils import resize
+from mmseg.registry import MODELS
+from torch import Tensor, nn
+
+from mmspml.functional import SegmentBatch, l2_normalize
+from mmspml.utils.dist import all_gather_cat, all_gather_sizes, get_rank
+from ..utils import PrototypeMemoryBank
+
+
+class _ASPPSum(nn.Module):
+    """DeepLab-v2 ASPP: parallel dilated 3x3 convs (bias, no BN/ReLU), outputs summed."""
+
+    def __init__(self, in_channels: int, out_channels: int, dilations: Sequence[int]):
+        super().__init__()
+        self.convs = nn.ModuleList(
+            nn.Conv2d(in_channels, out_channels, 3, padding=d, dilation=d, bias=True)
+            for d in dilations)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return sum(conv(x) for conv in self.convs)
+
+
+class _PSPEmbedding(nn.Module):
+    """PSP pyramid pooling + 3x3 bottleneck (BN, ReLU) + 1x1 conv to D (with bias)."""
+
+    def __init__(self, in_channels, out_channels, channels, pool_scales, conv_cfg,
+                 norm_cfg, act_cfg, align_corners):
+        super().__init__()
+        self.ppm = PPM(pool_scales, in_channels, channels, conv_cfg=conv_cfg,
+                       norm_cfg=norm_cfg, act_cfg=act_cfg, align_corners=align_corners)
+        self.bottleneck = ConvModule(in_channels + len(pool_scales) * channels, channels, 3,
+                                     padding=1, conv_cfg=conv_cfg, norm_cfg=norm_cfg,
+                                     act_cfg=act_cfg)
+        self.proj = nn.Conv2d(channels, out_channels, 1, bias=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = torch.cat([x] + self.ppm(x), dim=1)
+        return self.proj(self.bottleneck(x))
+
+
+@MODELS.register_module()
+class SPMLHead(BaseDecodeHead):
+    """Embedding head trained with SPML's pixel-to-segment contrastive losses.
+
+    ``forward`` returns the raw ``D``-dim embedding at stride 4 (the stride-8 head output
+    upsampled x2, §2.2). Training (:meth:`loss`) runs, in one pass:
+
+    * the segment generator (k-means + split, §3) on the embedding and the weak label;
+    * every loss in ``contrastive_losses`` (§4.2-§4.5) against the prototypes of the
+      whole batch, gathered over processes with autograd (§4.9), plus the memory bank
+      (§4.8) for the losses that use it;
+    * the stage-1 softmax classifier (3x3 conv D->channels, BN, ReLU, dropout, 1x1 conv,
+      §2.4) on the *detached*, L2-normalised embedding with ``loss_decode`` (a partial
+      CE; its ``loss_weight`` plays the role of the reference's ``w_ann`` factor, §4.6).
+
+    Each loss is logged under its own key (``loss_sem_ann``, ``loss_sem_occ``,
+    ``loss_img_sim``, ``loss_feat_aff``, ``loss_ce``); diagnostics use keys without
+    "loss" (``acc_seg``, ``acc_proto``: top-5 prototype retrieval accuracy, §4.7).
+
+    Args:
+        in_channels (int): backbone channels at ``in_index``.
+        channels (int): hidden channels of the classifier (``2 * embed_dims`` in §2.4).
+        embed_dims (int): ``D`` (64 VOC, 32 DensePose).
+        embedding_head (str): ``'aspp'`` (sum of dilated convs, VOC) or ``'psp'``.
+        dilations (tuple[int]): ASPP dilations (6, 12, 18, 24).
+        pool_scales (tuple[int]): PSP pooling scales (1, 2, 3, 6).
+        psp_channels (int): PSP branch/bottleneck channels (512).
+        embedding_upsample (int): factor from the head output to the embedding (2).
+        segment_generator (dict): config of :class:`SegmentGenerator`.
+        contrastive_losses (list[dict]): SPML loss configs (each has ``loss_name``).
+        memory_size (int): iterations kept in the memory bank (2 VOC, 0 DensePose); it
+            is filled by :class:`~mmspml.engine.hooks.SPMLMemoryBankHook`.
+        test_classifier_at (str): ``'embedding'`` (default): the classifier runs on the
+            stride-4 embedding at test time as in training and its logits are upsampled;
+            ``'input'``: the reference's behaviour, classifier on the embedding upsampled
+            to the input size (§8 item 12).
+        dropout_ratio (float): classifier dropout (0.75 stage 1).
+        **kwargs: :class:`BaseDecodeHead` arguments (``num_classes``, ``norm_cfg``,
+            ``loss_decode``, ``in_index``, ``ignore_index``, ...).
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 channels: int = 128,
+                 embed_dims: int = 64,
+                 embedding_head: str = 'aspp',
+                 dilations: Sequence[int] = (6, 12, 18, 24),
+                 pool_scales: Sequence[int] = (1, 2, 3, 6),
+                 psp_channels: int = 512,
+                 embedding_upsample: int = 2,
+                 segment_generator: dict = dict(type='SegmentGenerator'),
+                 contrastive_losses: Optional[List[dict]] = None,
+                 memory_size: int = 0,
+                 test_classifier_at: str = 'embedding',
+                 dropout_ratio: float = 0.75,
+                 loss_decode=dict(type='PartialCrossEntropyLoss', loss_weight=1.0),
+                 **kwargs) -> None:
+        super().__init__(in_channels, channels, dropout_ratio=dropout_ratio,
+                         loss_decode=loss_decode, **kwargs)
+        if embedding_head not in ('aspp', 'psp'):
+            raise ValueError(f"SPMLHead: embedding_head must be 'aspp' or 'psp', got "
+                             f'{embedding_head!r}')
+        if test_classifier_at not in ('embedding', 'input'):
+            raise ValueError("SPMLHead: test_classifier_at must be 'embedding' or 'input', "
+                             f'got {test_classifier_at!r}')
+        if self.input_transform is not None:
+            raise ValueError('SPMLHead takes one feature map (input_transform=None)')
+        self.embed_dims = int(embed_dims)
+        self.embedding_upsample = int(embedding_upsample)
+        self.test_classifier_at = test_classifier_at
+        if embedding_head == 'aspp':
+            self.embedding = _ASPPSum(in_channels, embed_dims, dilations)
+        else:
+            self.embedding = _PSPEmbedding(in_channels, embed_dims, psp_channels,
+                                           pool_scales, self.conv_cfg, self.norm_cfg,
+                                           self.act_cfg, self.align_corners)
+        self.classifier_conv = ConvModule(embed_dims, channels, 3, padding=1, bias=False,
+                                          conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
+                                          act_cfg=self.act_cfg)
+        self.segment_generator = MODELS.build(dict(dict(type='SegmentGenerator'),
+                                                   **segment_generator))
+        self.contrastive_losses = nn.ModuleList(
+            MODELS.build(cfg) for cfg in (contrastive_losses or []))
+        names = [m.loss_name for m in self.contrastive_losses]
+        if len(set(names)) != len(names):
+            raise ValueError(f'SPMLHead: contrastive loss names must be unique, got {names}')
+        self.memory_bank = PrototypeMemoryBank(memory_size)
+        self._pending_memory = None
+        self._warned_memory = False
+
+    # ------------------------------------------------------------------ network
+    def forward(self, inputs) -> Tensor:
+        """Raw embedding ``[B, D, h, w]`` at stride ``8 / embedding_upsample``."""
+        x = self._transform_inputs(inputs)
+        emb = self.embedding(x)
+        if self.embedding_upsample != 1:
+            emb = F.interpolate(emb, scale_factor=self.embedding_upsample, mode='bilinear',
+                                align_corners=False)
+        return emb
+
+    def classify(self, embedding: Tensor) -> Tensor:
+        """Class logits from a (raw) embedding; the classifier sees ``l2n(embedding)``."""
+        return self.cls_seg(self.classifier_conv(l2_normalize(embedding, dim=1)))
+
+    # ------------------------------------------------------------------ inference
+    def predict(self, inputs, batch_img_metas: List[dict], test_cfg) -> Tensor:
+        emb = self.forward(inputs)
+        if self.test_classifier_at == 'input':
+            size = batch_img_metas[0].get('pad_shape', batch_img_metas[0]['img_shape'])[:2]
+            emb = resize(emb, size=size, mode='bilinear', align_corners=False)
+        return self.predict_by_feat(self.classify(emb), batch_img_metas)
+
+    # ------------------------------------------------------------------ training
+    def loss(self, inputs, batch_data_samples, train_cfg) -> dict:
+        emb = self.forward(inputs)
+        losses = self.loss_by_feat(self.classify(emb.detach()), batch_data_samples)
+        losses.update(self.contrastive_loss_by_feat(emb, batch_data_samples))
+        return losses
+
+    def _stack_batch_gt(self, batch_data_samples) -> Tensor:
+        # labels for the CE branch and ``acc_seg``: unlabeled pixels (>= C) are ignored,
+        # not counted as misclassified
+        label = super()._stack_batch_gt(batch_data_samples)
+        return label.masked_fill(label >= self.num_classes, self.ignore_index)
+
+    def _stack_field(self, samples, field: str, size) -> Optional[Tensor]:
+        """``[B, H, W]`` long stack of a PixelData field, padded with ignore to ``size``."""
+        maps = []
+        for s in samples:
+            if field not in s:
+                return None
+            m = s.get(field).data[0].long()
+            pad = (0, size[1] - m.shape[-1], 0, size[0] - m.shape[-2])
+            if min(pad) < 0:
+                raise ValueError(f'{field} of {s.metainfo.get("img_path")} is larger '
+                                 f'({tuple(m.shape)}) than the label {tuple(size)}')
+            maps.append(F.pad(m, pad, value=self.ignore_index) if any(pad) else m)
+        return torch.stack(maps)
+
+    def _image_tags(self, samples, semantic: Tensor) -> Tensor:
+        tags = semantic.new_zeros(len(samples), self.num_classes, dtype=torch.bool)
+        for i, s in enumerate(samples):
+            t = s.metainfo.get('img_tags')
+            if t is None:  # no AddImageTags in the pipeline: tags of the cropped label
+                v = semantic[i].unique()
+                tags[i, v[v < self.num_classes]] = True
+            else:
+                t = torch.as_tensor(t, device=semantic.device).bool()
+                if t.numel() != self.num_classes:
+                    raise ValueError(f'img_tags of {s.metainfo.get("img_path")} has '
+                                     f'{t.numel()} classes, the head {self.num_classes}')
+                tags[i] = t
+        return tags
+
+    def contrastive_loss_by_feat(self, embedding: Tensor, batch_data_samples) -> dict:
+        """The SPML losses of this process's images against the global prototypes."""
+        if not len(self.contrastive_losses):
+            return {}
+        size = [max(s.gt_sem_seg.data.shape[-2 + i] for s in batch_data_samples)
+                for i in range(2)]
+        semantic = self._stack_field(batch_data_samples, 'gt_sem_seg', size)
+        overseg = self._stack_field(batch_data_samples, 'gt_overseg', semantic.shape[-2:])
+        tags = self._image_tags(batch_data_samples, semantic)
+
+        # globally unique image ids: rank r's images follow those of ranks < r
+        image_counts = all_gather_sizes(len(batch_data_samples), embedding.device)
+        rank = get_rank()
+        seg = self.segment_generator(embedding, semantic, overseg,
+                                     image_id_offset=sum(image_counts[:rank]))
+
+        # gather every process's prototypes (with autograd, §4.9)
+        seg_counts = all_gather_sizes(seg.prototypes.shape[0], embedding.device)
+        gather = lambda t: all_gather_cat(t, seg_counts)  # noqa: E731
+        prototypes = gather(seg.prototypes)
+        prototypes_with_loc = gather(seg.prototypes_with_loc)
+        proto_semantic = gather(seg.prototype_semantic)
+        proto_region = gather(seg.prototype_region)
+        proto_images = gather(seg.prototype_image_ids)
+        all_tags = all_gather_cat(tags, image_counts, differentiable=False)
+        batch = SegmentBatch(
+            embeddings=seg.embeddings, embeddings_with_loc=seg.embeddings_with_loc,
+            semantic=seg.semantic, region=seg.region, image_ids=seg.image_ids,
+            segment_ids=seg.segment_ids + sum(seg_counts[:rank]),
+            prototypes=prototypes, prototypes_with_loc=prototypes_with_loc,
+            prototype_semantic=proto_semantic, prototype_region=proto_region,
+            prototype_image_ids=proto_images, prototype_tags=all_tags[proto_images],
+            num_classes=self.num_classes)
+        num_images = sum(image_counts)
+        memory = self.memory_bank.get(num_images, device=embedding.device,
+                                      dtype=prototypes.dtype)
+
+        losses = {}
+        for loss_module in self.contrastive_losses:
+            losses[loss_module.loss_name] = loss_module(batch, memory)
+        # Every process must reach the backward of the all-gather (a collective), even
+        # one whose losses happen not to involve the gathered prototypes.
+        first = self.contrastive_losses[0].loss_name
+        losses[first] = losses[first] + 0.0 * (prototypes.sum() + prototypes_with_loc.sum())
+
+        with torch.no_grad():  # diagnostics of losses that offer one (§4.7 accuracy)
+            for loss_module in self.contrastive_losses:
+                if hasattr(loss_module, 'retrieval_accuracy'):
+                    losses['acc_proto'] = loss_module.retrieval_accuracy(batch, memory)
+        if self.memory_bank.size:
+            if self._pending_memory is not None and not self._warned_memory:
+                warnings.warn('SPMLHead: memory_size > 0 but the memory bank is never '
+                              'updated; add dict(type="SPMLMemoryBankHook") to '
+                              'custom_hooks')
+                self._warned_memory = True
+            self._pending_memory = (prototypes.detach(), proto_semantic,
+                                    batch.prototype_tags, proto_images, num_images)
+        return losses
+
+    def commit_memory(self) -> None:
+        """Push the last training step's prototypes into the memory bank (§4.8).
+
+        Called by :class:`~mmspml.engine.hooks.SPMLMemoryBankHook` after the optimiser
+        step; the stored prototypes are those computed with the pre-update weights.
+        """
+        if self._pending_memory is not None:
+            self.memory_bank.push(*self._pending_memory)
+            self._pending_memory = None

@@ -1,0 +1,3 @@
+from .prototype_memory_bank import PrototypeMemoryBank
+
+__all__ = ['PrototypeMemoryBank']
