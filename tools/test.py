@@ -11,7 +11,7 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmspml.utils.launch import prepare_cpu_runtime
+from mmspml.utils.launch import explain_missing_data, prepare_cpu_runtime
 
 
 def parse_args():
@@ -82,7 +82,8 @@ def main():
 
     prepare_cpu_runtime(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
-    runner.test()
+    with explain_missing_data():
+        runner.test()
 
 
 if __name__ == '__main__':

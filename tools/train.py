@@ -12,7 +12,7 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mmspml.utils.launch import prepare_cpu_runtime
+from mmspml.utils.launch import explain_missing_data, prepare_cpu_runtime
 
 
 def parse_args():
@@ -69,7 +69,8 @@ def main():
     else:
         from mmengine.registry import RUNNERS
         runner = RUNNERS.build(cfg)
-    runner.train()
+    with explain_missing_data():
+        runner.train()
 
 
 if __name__ == '__main__':

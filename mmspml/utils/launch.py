@@ -6,6 +6,7 @@ without CUDA we initialise a gloo process group ourselves (the Runner then skips
 own ``init_dist``), wrap with ``device_ids=None`` and replace SyncBN by BN (SyncBN needs
 GPUs). With CUDA nothing is changed.
 """
+import contextlib
 import os
 
 import torch
@@ -47,3 +48,19 @@ def prepare_cpu_runtime(cfg, launcher: str) -> None:
     wrapper.update(device_ids=None, broadcast_buffers=wrapper.get('broadcast_buffers', False))
     wrapper.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
     cfg.model_wrapper_cfg = wrapper
+
+
+@contextlib.contextmanager
+def explain_missing_data():
+    """Turn a missing dataset into a one-line error instead of a deep traceback.
+
+    Datasets raise ``FileNotFoundError`` mentioning ``docs/dataset_prepare.md`` when their
+    ``data_root`` or list file is absent (e.g. VOC, which cannot be downloaded at run
+    time); the user then sees that message and the exit status is 1.
+    """
+    try:
+        yield
+    except FileNotFoundError as exc:
+        if 'dataset_prepare' not in str(exc):
+            raise
+        raise SystemExit(f'error: {exc}') from None
