@@ -2,9 +2,8 @@
 # output stride 8 (dilations 2 and 4 with contract_dilation: the first block of a dilated
 # stage uses half the dilation), BN momentum 3e-4, DeepLab-v2 ASPP-sum embedding head
 # (D = 64) upsampled to stride 4, and the stage-1 classifier on the detached embedding.
-# ImageNet weights are not downloaded: set
-#   model.backbone.init_cfg=dict(type='Pretrained', checkpoint=PATH)
-# to a local ResNet-101 (deep-stem) checkpoint (docs/get_started.md).
+# ImageNet weights are not downloaded: pass a local ResNet-101 (deep-stem) checkpoint with
+#   --cfg-options model.pretrained=PATH       (docs/get_started.md).
 norm_cfg = dict(type='SyncBN', requires_grad=True, momentum=3e-4)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
