@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SHARED_CAMVID = osp.normpath(osp.join(REPO, '..', 'shared', 'data', 'camvid'))
+SHARED = osp.normpath(osp.join(REPO, '..', 'shared'))
+SHARED_CAMVID = osp.join(SHARED, 'data', 'camvid')
 
 
 def make_blocky_label(rng, h, w, num_classes, void=True):

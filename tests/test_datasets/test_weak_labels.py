@@ -8,9 +8,10 @@ import pytest
 from scipy import ndimage
 
 from mmspml.datasets import weak_labels as wl
+from tests.conftest import SHARED
 
-WTP_JSON = '/work/shared/data/whats_the_point/voc_whats_the_point.json'
-CAMVID = '/work/shared/data/camvid'
+WTP_JSON = osp.join(SHARED, 'data', 'whats_the_point', 'voc_whats_the_point.json')
+CAMVID = osp.join(SHARED, 'data', 'camvid')
 C = 5
 
 

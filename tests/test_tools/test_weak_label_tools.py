@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 
 from mmspml.datasets import weak_labels as wl
+from tests.conftest import SHARED
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOLS = osp.join(REPO, 'tools')
-WTP_JSON = '/work/shared/data/whats_the_point/voc_whats_the_point.json'
+WTP_JSON = osp.join(SHARED, 'data', 'whats_the_point', 'voc_whats_the_point.json')
 C = 4
 NAMES = ['seq_0001', 'seq_0002', 'other_0003']
 
