@@ -39,6 +39,12 @@ class SPMLOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             raise ValueError(f'SPMLOptimWrapperConstructor: unknown paramwise_cfg keys '
                              f'{sorted(paramwise_cfg)}')
         super().__init__(optim_wrapper_cfg, None)
+        # non-empty, so that __call__ uses add_params below (it builds plain
+        # model.parameters() for an empty paramwise_cfg)
+        self.paramwise_cfg = dict(frozen=self.frozen, head=self.head,
+                                  head_lr_mult=self.head_lr_mult,
+                                  head_bias_lr_mult=self.head_bias_lr_mult,
+                                  backbone_bias_lr_mult=self.backbone_bias_lr_mult)
 
     def group_of(self, name: str):
         """``(lr_mult, decay_mult)`` of a parameter name."""

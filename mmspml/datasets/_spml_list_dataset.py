@@ -1,0 +1,163 @@
+"""Shared base of the datasets in SPML's own layouts (VOC 2012 + SBD, DensePose-COCO)."""
+import json
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+from mmengine.logging import print_log
+
+from .weak_seg_dataset import DOC_HINT, WeakSegDataset
+
+
+class _SPMLListDataset(WeakSegDataset):
+    """A :class:`WeakSegDataset` whose label directory is chosen by ``weak_label``.
+
+    The list file gives the samples: one ``NAME`` a line (image ``img_dir/NAME.jpg``) or
+    SPML's ``IMAGE LABEL OVERSEG`` lines (image path from the first column). Label and
+    over-segmentation paths are ``{label_dir}/NAME.png`` and ``{overseg_dir}/NAME.png``,
+    the directories being the configured ones, so one list serves every annotation kind
+    and a substitute over-segmentation (``tools/make_superpixels.py``) needs no new list.
+    If the columns of a 3-column list name other files, a warning says so once.
+    ``weak_label=None`` takes a 3-column list as it is (SPML's behaviour).
+
+    Subclasses define ``LABEL_DIRS`` (kind -> label directories, searched in order).
+    """
+    LABEL_DIRS: Dict[str, Tuple[str, ...]] = {}
+    #: kinds whose PNGs are dense ground truth (255 = void, never converted)
+    DENSE_KINDS = ('full', )
+
+    def __init__(self,
+                 data_root: str,
+                 split: str,
+                 weak_label: Optional[str],
+                 label_dir: Union[None, str, Sequence[str]] = None,
+                 unlabeled_from_255: Optional[bool] = None,
+                 tags_file: Optional[str] = None,
+                 **kwargs) -> None:
+        name = type(self).__name__
+        if weak_label is not None and weak_label not in self.LABEL_DIRS:
+            raise ValueError(f'{name}: weak_label={weak_label!r}, expected one of '
+                             f'{tuple(self.LABEL_DIRS)} or None (labels as listed)')
+        self.weak_label = weak_label
+        if label_dir is None:
+            dirs = self.LABEL_DIRS.get(weak_label)
+        elif isinstance(label_dir, str):
+            dirs = (label_dir, )
+        else:
+            dirs = tuple(label_dir)
+        self.label_dirs = None if dirs is None else tuple(d.format(split=split) for d in dirs)
+        if unlabeled_from_255 is None:
+            # weak labels (CAMs, boxes, scribbles, points) have no genuine void region, so
+            # a 255 in them can only mean "not annotated" (spml-method.md §8 item 4)
+            unlabeled_from_255 = weak_label is not None and weak_label not in self.DENSE_KINDS
+        self.unlabeled_from_255 = bool(unlabeled_from_255)
+        self.tags_file = None if tags_file is None else tags_file.format(split=split)
+        kwargs.setdefault('overseg_suffix', '.png')
+        super().__init__(data_root=data_root, split=split,
+                         label_dir=None if dirs is None else dirs[0], **kwargs)
+
+    # ------------------------------------------------------------------ helpers
+    def _load_tags(self) -> Dict[str, List[int]]:
+        path = self.tags_file
+        if not osp.isabs(path):
+            path = osp.join(self.data_root, path)
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{type(self).__name__}: tags_file {path!r} does not '
+                                    f'exist ({DOC_HINT})')
+        try:
+            with open(path) as f:
+                tags = json.load(f)
+        except ValueError as exc:
+            raise ValueError(f'tags_file {path!r} is not valid JSON: {exc}') from exc
+        if not isinstance(tags, dict):
+            raise ValueError(f'tags_file {path!r}: expected {{"NAME": [class ids]}}, got a '
+                             f'{type(tags).__name__}')
+        for key, ids in tags.items():
+            if (not isinstance(ids, list)
+                    or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)):
+                raise ValueError(f'tags_file {path!r}: tags of {key!r} must be a list of '
+                                 f'ints, got {ids!r}')
+            bad = [i for i in ids if not 0 <= i < self.num_classes]
+            if bad:
+                raise ValueError(f'tags_file {path!r}: tags {bad} of {key!r} are not class '
+                                 f'ids 0..{self.num_classes - 1}')
+        self._tags_path = path
+        return tags
+
+    def _find_label(self, name: str) -> str:
+        candidates = [self._path(d, name + self.seg_map_suffix) for d in self.label_dirs]
+        for c in candidates:
+            if len(candidates) == 1 or osp.isfile(c):
+                return c
+        return candidates[0]
+
+    def load_data_list(self) -> List[dict]:
+        cls = type(self).__name__
+        if self.tags_file is not None and self.weak_label != 'tags':
+            raise ValueError(f"{cls}: tags_file needs weak_label='tags', got "
+                             f'{self.weak_label!r}')
+        tags = None if self.tags_file is None else self._load_tags()
+        u = self.unlabeled_index
+        rows = self._read_list()
+        mismatch = []
+        data_list = []
+        for i, row in enumerate(rows):
+            where = f'{self.ann_file}:{i + 1}'
+            if len(row) == 1:
+                name = row[0]
+                img = self._path(self.img_dir, name + self.img_suffix)
+            else:
+                name = osp.splitext(osp.basename(row[0]))[0]
+                img = osp.join(self.data_root, row[0])
+            info = dict(img_path=img, name=name, label_map=self.label_map,
+                        reduce_zero_label=self.reduce_zero_label, seg_fields=[],
+                        num_classes=self.num_classes, unlabeled_index=u,
+                        ignore_index=self.ignore_index,
+                        unlabeled_from_255=self.unlabeled_from_255)
+            listed_ovs = osp.join(self.data_root, row[2]) if len(row) == 3 else None
+            if tags is not None:
+                if name not in tags:
+                    raise ValueError(f'{cls}: {where}: {name!r} has no entry in tags_file '
+                                     f'{self._tags_path!r}')
+                info['img_tag_ids'] = list(tags[name])
+            elif self.label_dirs is None:
+                if len(row) < 2:
+                    raise ValueError(
+                        f'{cls}: {where}: a 1-column list needs weak_label or label_dir '
+                        '(weak_label=None reads the label column of a 3-column list)')
+                info['seg_map_path'] = osp.join(self.data_root, row[1])
+            else:
+                info['seg_map_path'] = self._find_label(name)
+                if len(row) >= 2:
+                    listed = osp.normpath(osp.join(self.data_root, row[1]))
+                    if listed != osp.normpath(info['seg_map_path']):
+                        mismatch.append((where, 'label', listed, info['seg_map_path']))
+            if self.overseg_dir is not None:
+                if self.label_dirs is None and listed_ovs is not None and tags is None:
+                    info['overseg_path'] = listed_ovs
+                else:
+                    info['overseg_path'] = self._path(self.overseg_dir,
+                                                      name + self.overseg_suffix)
+                    if (listed_ovs is not None and osp.normpath(listed_ovs)
+                            != osp.normpath(info['overseg_path'])):
+                        mismatch.append((where, 'over-segmentation', listed_ovs,
+                                         info['overseg_path']))
+            if self.check_files:
+                for key in ('img_path', 'seg_map_path', 'overseg_path'):
+                    if key in info and not osp.isfile(info[key]):
+                        extra = ''
+                        if key == 'seg_map_path' and len(self.label_dirs or ()) > 1:
+                            extra = f' (nor in {self.label_dirs[1:]})'
+                        raise FileNotFoundError(
+                            f'{cls}: {key.replace("_path", "")} file {info[key]!r}{extra} of '
+                            f'{name!r} (listed in {self.ann_file!r}) does not exist '
+                            f'({DOC_HINT})')
+            data_list.append(info)
+        if mismatch:
+            where, what, listed, used = mismatch[0]
+            print_log(
+                f'{cls}: {len(mismatch)} column(s) of {self.ann_file!r} name other files '
+                f'than the configured directories (weak_label={self.weak_label!r}, '
+                f'overseg_dir={self.overseg_dir!r}); the configured ones are used, e.g. '
+                f'{where}: {what} {listed!r} -> {used!r}',
+                logger='current', level=30)
+        return data_list
