@@ -11,7 +11,8 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmspml.utils.launch import explain_missing_data, prepare_cpu_runtime
+from mmspml.utils.launch import (explain_missing_data, prepare_cpu_runtime,
+                                 shutdown_distributed)
 
 
 def parse_args():
@@ -84,6 +85,7 @@ def main():
     runner = Runner.from_cfg(cfg)
     with explain_missing_data():
         runner.test()
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

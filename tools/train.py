@@ -12,7 +12,8 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mmspml.utils.launch import explain_missing_data, prepare_cpu_runtime
+from mmspml.utils.launch import (explain_missing_data, prepare_cpu_runtime,
+                                 shutdown_distributed)
 
 
 def parse_args():
@@ -71,6 +72,7 @@ def main():
         runner = RUNNERS.build(cfg)
     with explain_missing_data():
         runner.train()
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

@@ -64,3 +64,14 @@ def explain_missing_data():
         if 'dataset_prepare' not in str(exc):
             raise
         raise SystemExit(f'error: {exc}') from None
+
+
+def shutdown_distributed() -> None:
+    """Wait for every process, then destroy the process group.
+
+    Without it, gloo processes sometimes abort at interpreter exit ("terminate called
+    without an active exception") after a run that otherwise finished.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

@@ -109,16 +109,17 @@ def test_memory_bank_fifo_ids_and_state_roundtrip():
     assert mem.prototypes.shape == (5 + 6, 4)
     assert mem.image_ids.min() >= 4  # never collides with current ids 0..3
     assert mem.image_ids[:5].min() > mem.image_ids[5:].max()  # older entry: larger ids
+    assert bank.state_dict() == {}  # not in the model's state dict (mmengine broadcasts it)
     buf = io.BytesIO()
-    torch.save(bank.state_dict(), buf)
+    torch.save(dict(bank=bank.export_state()), buf)
     buf.seek(0)
     other = PrototypeMemoryBank(2)
-    other.load_state_dict(torch.load(buf, weights_only=True))
+    other.import_state(torch.load(buf, weights_only=True)['bank'])
     mem2 = other.get(num_current_images=4)
     assert torch.equal(mem.prototypes, mem2.prototypes)
     assert torch.equal(mem.image_ids, mem2.image_ids)
     small = PrototypeMemoryBank(1)
-    small.load_state_dict(bank.state_dict())
+    small.import_state(bank.export_state())
     assert len(small) == 1
 
 

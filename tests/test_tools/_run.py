@@ -20,6 +20,14 @@ def run_tool(args, timeout=600, env=None, check=True):
     return proc
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
 def python(*args, **kw):
     return run_tool([sys.executable, *args], **kw)
 
@@ -34,3 +42,41 @@ def train_losses(work_dir, key='loss'):
             if key in rec and 'iter' in rec and 'lr' in rec:
                 out[rec['iter']] = rec[key]
     return out
+
+
+def shrink_sizes(obj, size):
+    """Set every crop/pad/resize size in a (pipeline) config to ``size`` (h, w)."""
+    if isinstance(obj, dict):
+        if 'crop_size' in obj:
+            obj['crop_size'] = size
+        if obj.get('type') in ('PadSegFields',):
+            obj['size'] = size
+        if obj.get('type') == 'Resize':
+            obj['scale'] = size
+        if obj.get('type') == 'RandomResize':
+            obj['scale'] = (size[1], size[0])
+        for v in obj.values():
+            shrink_sizes(v, size)
+    elif isinstance(obj, list):
+        for v in obj:
+            shrink_sizes(v, size)
+
+
+def tiny_config(config, data_root, out_path, size=(64, 64), batch_size=2, **train_cfg):
+    """Write a copy of ``config`` with small sizes, ``data_root`` for every loader, no
+    worker processes and per-iteration logging; return its path."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(REPO, config))
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg[key]
+        loader.dataset.data_root = data_root
+        loader.num_workers = 0
+        loader.persistent_workers = False
+        shrink_sizes(loader.dataset.pipeline, size)
+    cfg.train_dataloader.batch_size = batch_size
+    cfg.model.data_preprocessor.size = size
+    cfg.train_cfg.update(train_cfg)
+    cfg.default_hooks.logger.interval = 1
+    cfg.log_processor = dict(by_epoch=False, window_size=1)
+    cfg.dump(out_path)
+    return out_path

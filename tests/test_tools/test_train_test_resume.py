@@ -1,61 +1,56 @@
 """End-to-end runs of tools/train.py, tools/test.py and tools/dist_train.sh on CPU."""
 import glob
+import math
 import os.path as osp
 
 import pytest
 
-from ._run import python, run_tool, train_losses
+from ._run import free_port, python, run_tool, tiny_config, train_losses
 
 BASELINE = 'configs/baselines/camvid_points_partial_ce.py'
-# tiny settings for the generated tree: 48x64 images, 32x32 crops, 2 images a batch
-TINY = ['train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',
-        'val_dataloader.persistent_workers=False', 'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False',
-        'train_dataloader.dataset.pipeline.4.scale=(64,48)',
-        'train_dataloader.dataset.pipeline.5.crop_size=(32,32)',
-        'model.data_preprocessor.size=(32,32)', 'default_hooks.logger.interval=1',
-        'log_processor.window_size=1', 'train_cfg.val_interval=1000']
-
-
-def data_opts(root):
-    return [f'train_dataloader.dataset.data_root={root}',
-            f'val_dataloader.dataset.data_root={root}',
-            f'test_dataloader.dataset.data_root={root}']
+SPML = 'configs/spml/camvid_scribbles.py'
+SPML_KEYS = ('decode.loss_sem_ann', 'decode.loss_img_sim', 'decode.loss_ce')
 
 
 @pytest.mark.slow
-def test_resume_gives_identical_losses(camvid_tree, tmp_path):
-    opts = TINY + data_opts(camvid_tree) + ['default_hooks.checkpoint.interval=10']
+@pytest.mark.parametrize('config', [BASELINE, SPML])
+def test_resume_gives_identical_losses(config, camvid_tree, tmp_path):
+    """10 iterations + resume to 20 == 20 uninterrupted (SPML: incl. the memory bank)."""
+    cfg = tiny_config(config, camvid_tree, str(tmp_path / 'cfg.py'), size=(32, 32),
+                      val_interval=1000)
+    ckpt = ['default_hooks.checkpoint.interval=10']
     full, part = str(tmp_path / 'full'), str(tmp_path / 'part')
-    python('tools/train.py', BASELINE, '--work-dir', full, '--cfg-options',
-           'train_cfg.max_iters=20', *opts)
-    python('tools/train.py', BASELINE, '--work-dir', part, '--cfg-options',
-           'train_cfg.max_iters=10', *opts)
+    python('tools/train.py', cfg, '--work-dir', full, '--cfg-options',
+           'train_cfg.max_iters=20', *ckpt)
+    python('tools/train.py', cfg, '--work-dir', part, '--cfg-options',
+           'train_cfg.max_iters=10', *ckpt)
     assert osp.isfile(osp.join(part, 'iter_10.pth'))
-    python('tools/train.py', BASELINE, '--work-dir', part, '--resume', '--cfg-options',
-           'train_cfg.max_iters=20', *opts)
-    a, b = train_losses(full), train_losses(part)
-    assert sorted(a) == list(range(1, 21)) and sorted(b) == list(range(1, 21))
-    for it in range(11, 21):
-        assert a[it] == pytest.approx(b[it], rel=1e-6, abs=1e-7), (it, a[it], b[it])
-    # the first 10 iterations agree too, and losses are not constant (it trains)
-    assert all(a[i] == pytest.approx(b[i], rel=1e-6) for i in range(1, 11))
-    assert len({round(v, 6) for v in a.values()}) > 5
+    python('tools/train.py', cfg, '--work-dir', part, '--resume', '--cfg-options',
+           'train_cfg.max_iters=20', *ckpt)
+    keys = ('loss',) + (SPML_KEYS if config == SPML else ())
+    for key in keys:
+        a, b = train_losses(full, key), train_losses(part, key)
+        assert sorted(a) == list(range(1, 21)) and sorted(b) == list(range(1, 21)), key
+        for it in range(1, 21):
+            assert a[it] == pytest.approx(b[it], rel=1e-6, abs=1e-7), (key, it, a[it], b[it])
+        assert len({round(v, 6) for v in a.values()}) > 5  # it trains: losses change
 
 
 @pytest.mark.slow
-def test_train_20_iters_on_shared_camvid_then_test(shared_camvid, tmp_path):
-    """The README's demo commands (training shortened to 20 iterations)."""
+@pytest.mark.parametrize('config', [BASELINE, SPML])
+def test_train_20_iters_on_shared_camvid_then_test(config, shared_camvid, tmp_path):
+    """The README's commands (training shortened to 20 iterations) on the real CamVid."""
     wd = str(tmp_path / 'wd')
-    python('tools/train.py', BASELINE, '--work-dir', wd, '--cfg-options',
-           'train_cfg.max_iters=20', 'train_cfg.val_interval=1000',
-           'default_hooks.logger.interval=5')
+    python('tools/train.py', config, '--work-dir', wd, '--cfg-options',
+           'train_cfg.max_iters=20', 'default_hooks.logger.interval=5',
+           'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None')
     ckpt = osp.join(wd, 'iter_20.pth')
     assert osp.isfile(ckpt)
-    losses = train_losses(wd)
-    assert sorted(losses) == [5, 10, 15, 20]
-    proc = python('tools/test.py', BASELINE, ckpt, '--work-dir', str(tmp_path / 'test'),
+    for key in ('loss',) + (SPML_KEYS if config == SPML else ()):
+        losses = train_losses(wd, key)
+        assert sorted(losses) == [5, 10, 15, 20], key
+        assert all(math.isfinite(v) for v in losses.values()), key
+    proc = python('tools/test.py', config, ckpt, '--work-dir', str(tmp_path / 'test'),
                   '--show-dir', str(tmp_path / 'vis'), '--cfg-options',
                   'test_dataloader.dataset.indices=50')
     out = proc.stdout + proc.stderr
@@ -66,16 +61,20 @@ def test_train_20_iters_on_shared_camvid_then_test(shared_camvid, tmp_path):
 
 
 @pytest.mark.slow
-def test_dist_train_two_processes_gloo(camvid_tree, tmp_path):
+@pytest.mark.parametrize('config', [BASELINE, SPML])
+def test_dist_train_two_processes_gloo(config, camvid_tree, tmp_path):
+    cfg = tiny_config(config, camvid_tree, str(tmp_path / 'cfg.py'), size=(32, 32),
+                      max_iters=4, val_interval=1000)
     wd = str(tmp_path / 'dist')
-    proc = run_tool(['bash', 'tools/dist_train.sh', BASELINE, '2', '--work-dir', wd,
-                     '--cfg-options', 'train_cfg.max_iters=4', *TINY,
-                     *data_opts(camvid_tree)], env={'PORT': '29731'})
+    proc = run_tool(['bash', 'tools/dist_train.sh', cfg, '2', '--work-dir', wd],
+                    env={'PORT': str(free_port())})
     out = proc.stdout + proc.stderr
     assert 'Distributed training: True' in out and 'GPU number: 2' in out, out[-3000:]
-    assert out.count('MMDistributedDataParallel') >= 1
     assert osp.isfile(osp.join(wd, 'iter_4.pth'))
-    assert sorted(train_losses(wd)) == [1, 2, 3, 4]
+    for key in ('loss',) + (SPML_KEYS if config == SPML else ()):
+        losses = train_losses(wd, key)
+        assert sorted(losses) == [1, 2, 3, 4], key
+        assert all(math.isfinite(v) for v in losses.values()), key
 
 
 def test_bad_config_path_is_clear():

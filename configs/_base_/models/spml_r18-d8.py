@@ -40,7 +40,7 @@ model = dict(
                                use_location=True, use_overseg=True),
         contrastive_losses=[
             dict(type='SemanticAnnotationLoss', concentration=6, loss_weight=1.0),
-            dict(type='SemanticCooccurrenceLoss', concentration=12, loss_weight=0.5),
+            dict(type='ImageSimilarityLoss', concentration=16, loss_weight=0.1),
         ],
         memory_size=2,
         # the stage-1 CE on the detached embedding; weighted by w_ann (spec §4.6)

@@ -12,7 +12,7 @@ class ComputeSuperpixels(BaseTransform):
     methods are deterministic. Put it right after the image is loaded, before any
     geometric transform, so the map then follows the image like the label.
 
-    Required Keys: ``img`` (np.uint8 [H, W, 3], BGR as loaded by mmcv).
+    Required Keys: ``img`` ([H, W, 3] BGR as loaded by mmcv, uint8 or float 0..255).
 
     Added Keys: ``gt_overseg`` (np.int32 [H, W] region ids from 0); appended to
     ``seg_fields``.
@@ -33,7 +33,10 @@ class ComputeSuperpixels(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         from ..weak_labels import superpixels
-        rgb = np.ascontiguousarray(results['img'][..., ::-1])
+        img = results['img']
+        if img.dtype != np.uint8:  # LoadImageFromFile(to_float32=True) keeps 0..255 values
+            img = np.clip(np.rint(img), 0, 255).astype(np.uint8)
+        rgb = np.ascontiguousarray(img[..., ::-1])
         results['gt_overseg'] = superpixels(rgb, method=self.method,
                                             **self.params).astype(np.int32)
         if 'gt_overseg' not in results.setdefault('seg_fields', []):

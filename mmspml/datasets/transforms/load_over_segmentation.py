@@ -46,13 +46,29 @@ class LoadOverSegmentation(BaseTransform):
 
     Args:
         backend_args (dict, optional): mmengine file backend arguments. Default None.
+        compute_if_missing (dict, optional): when a sample has no ``overseg_path`` (the
+            dataset's ``overseg_dir`` is not set), compute superpixels on the fly with
+            :class:`ComputeSuperpixels` and these arguments (e.g.
+            ``dict(method='slic', n_segments=300)``) — the same maps
+            ``tools/make_superpixels.py`` writes with the same parameters. ``None``
+            (default): a missing ``overseg_path`` is an error. So one pipeline serves both,
+            and setting ``overseg_dir`` switches to pre-computed maps.
     """
 
-    def __init__(self, backend_args: Optional[dict] = None) -> None:
+    def __init__(self, backend_args: Optional[dict] = None,
+                 compute_if_missing: Optional[dict] = None) -> None:
         self.backend_args = None if backend_args is None else dict(backend_args)
+        self.compute_if_missing = (None if compute_if_missing is None else
+                                   dict(compute_if_missing))
+        self._compute = None
+        if self.compute_if_missing is not None:
+            from .compute_superpixels import ComputeSuperpixels
+            self._compute = ComputeSuperpixels(**self.compute_if_missing)
 
     def transform(self, results: dict) -> dict:
         path = results.get('overseg_path')
+        if path is None and self._compute is not None:
+            return self._compute(results)
         if path is None:
             raise KeyError(
                 'LoadOverSegmentation: the sample has no overseg_path; set overseg_dir in '
@@ -93,4 +109,5 @@ class LoadOverSegmentation(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(backend_args={self.backend_args})'
+        return (f'{type(self).__name__}(backend_args={self.backend_args}, '
+                f'compute_if_missing={self.compute_if_missing})')

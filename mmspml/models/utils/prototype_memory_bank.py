@@ -12,8 +12,10 @@ class PrototypeMemoryBank(nn.Module):
     Each entry holds the *detached* global prototypes of one iteration with their
     semantic labels, tags and image ids (computed with the pre-update weights, exactly
     what the reference stores after ``optimizer.step``). The bank never holds more than
-    ``size`` entries. Its content is saved in the module's ``state_dict`` (extra state),
-    so ``--resume`` continues with the same memory.
+    ``size`` entries. Its content is not part of the model's ``state_dict`` (whose values
+    mmengine broadcasts as tensors); :class:`~mmspml.engine.hooks.SPMLMemoryBankHook`
+    saves it in checkpoints (:meth:`export_state` / :meth:`import_state`), so ``--resume``
+    continues with the same memory.
 
     Image ids: when read with :meth:`get` for a batch whose current ids are
     ``0 .. num_current_images-1``, the newest entry's ids start at
@@ -64,12 +66,13 @@ class PrototypeMemoryBank(nn.Module):
     def reset(self) -> None:
         self._entries = []
 
-    # saved inside the model's state_dict; only tensors, so weights_only loading works
-    def get_extra_state(self) -> dict:
-        return dict(size=self.size, entries=[dict(e) for e in self._entries])
+    def export_state(self) -> dict:
+        """The entries as plain tensors (loads with ``torch.load(weights_only=True)``)."""
+        return dict(entries=[{k: v.cpu() for k, v in e.items()} for e in self._entries])
 
-    def set_extra_state(self, state: dict) -> None:
-        entries = list(state.get('entries', []))
+    def import_state(self, state: dict) -> None:
+        """Restore :meth:`export_state`'s output (keeps at most ``size`` entries)."""
+        entries = [dict(e) for e in state.get('entries', [])]
         self._entries = entries[-self.size:] if self.size else []
 
     def extra_repr(self) -> str:
