@@ -284,8 +284,10 @@ def test_data_configs(name, tree, request):
 def test_camvid_superpixel_configs(name, camvid_tree, tmp_path):
     from mmspml.datasets.weak_labels import superpixels
     cfg = Config.fromfile(osp.join(DATA_CFGS, name + '.py'))
-    default = cfg.train_dataloader.dataset.overseg_dir
-    assert osp.normpath(default) == osp.join(REPO, 'data', 'camvid_superpixels', '{split}')
+    # default: superpixels on the fly; superpixel_dir is the documented pre-computed place
+    assert cfg.train_dataloader.dataset.overseg_dir is None
+    assert osp.normpath(cfg.superpixel_dir) == osp.join(REPO, 'data', 'camvid_superpixels',
+                                                       '{split}')
     sp_dir = tmp_path / 'sp' / 'train'
     sp_dir.mkdir(parents=True)
     for n in open(osp.join(camvid_tree, 'train.txt')).read().split()[:2]:
