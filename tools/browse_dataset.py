@@ -8,7 +8,10 @@ where they are *ignored* (255: void and padding).
 
     python tools/browse_dataset.py CONFIG --output-dir DIR [--not-show]
                                    [--max-images N] [--show-interval S]
-                                   [--cfg-options k=v ...]
+                                   [--seed S] [--nproc N] [--cfg-options k=v ...]
+
+Sample ``i`` is augmented with the random state seeded by ``seed + i``, so the written
+images do not depend on ``--nproc`` or on which samples are drawn.
 
 Example::
 
@@ -17,14 +20,16 @@ Example::
 """
 import argparse
 import os
+import random
 import os.path as osp
 
 import cv2
 import mmcv
 import numpy as np
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
-from mmengine.utils import ProgressBar
+from mmengine.utils import track_parallel_progress, track_progress
 
 import mmspml  # noqa: F401  (registers datasets and transforms)
 from mmspml.utils.launch import explain_missing_data
@@ -47,10 +52,17 @@ def parse_args(argv=None):
                         help='stop after N samples (default: the whole dataset)')
     parser.add_argument('--show-interval', type=float, default=2,
                         help='seconds each window stays open (default 2)')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seed of the augmentations (sample i uses seed + i; default 0)')
+    parser.add_argument('--nproc', type=int, default=1,
+                        help='worker processes writing PNGs (default 1; --nproc > 1 '
+                        'implies --not-show)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of the config, key=value '
                         '(e.g. train_dataloader.dataset.data_root=DIR)')
     args = parser.parse_args(argv)
+    if args.nproc < 1:
+        parser.error(f'--nproc must be >= 1, got {args.nproc}')
     if args.max_images is not None and args.max_images < 1:
         parser.error(f'--max-images must be >= 1, got {args.max_images}')
     return args
@@ -145,6 +157,25 @@ def render(sample: dict, classes, palette) -> np.ndarray:
     return canvas
 
 
+_STATE = {}  # what _write needs; module-level so that worker processes can run it
+
+
+def _write(idx: int) -> None:
+    args = _STATE['args']
+    seed = args.seed + idx
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    sample = _STATE['dataset'][idx]
+    canvas = render(sample, _STATE['classes'], _STATE['palette'])
+    name = osp.splitext(osp.basename(sample['data_samples'].img_path))[0]
+    out = osp.join(args.output_dir, f'{idx:05d}_{name}.png')
+    if not cv2.imwrite(out, canvas):
+        raise SystemExit(f'could not write {out!r}')
+    if _STATE['show']:
+        mmcv.imshow(canvas, win_name=name, wait_time=args.show_interval)
+
+
 def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.config):
@@ -160,17 +191,12 @@ def main(argv=None):
     classes, palette = meta['classes'], meta['palette']
     os.makedirs(args.output_dir, exist_ok=True)
     n = len(dataset) if args.max_images is None else min(args.max_images, len(dataset))
-    progress = ProgressBar(n)
-    for idx in range(n):
-        sample = dataset[idx]
-        canvas = render(sample, classes, palette)
-        name = osp.splitext(osp.basename(sample['data_samples'].img_path))[0]
-        out = osp.join(args.output_dir, f'{idx:05d}_{name}.png')
-        if not cv2.imwrite(out, canvas):
-            raise SystemExit(f'could not write {out!r}')
-        if not args.not_show:
-            mmcv.imshow(canvas, win_name=name, wait_time=args.show_interval)
-        progress.update()
+    _STATE.update(dataset=dataset, classes=classes, palette=palette, args=args,
+                  show=not args.not_show and args.nproc == 1)
+    if args.nproc > 1:  # forked workers inherit _STATE
+        track_parallel_progress(_write, list(range(n)), args.nproc)
+    else:
+        track_progress(_write, list(range(n)))
     print(f'\nwrote {n} images to {args.output_dir}')
 
 
