@@ -133,3 +133,31 @@ def test_corrupt_label(camvid_tree, tmp_path):
         f.write(b'not a png')
     with pytest.raises(ValueError, match='val_000.png'):
         build(root, 'val')[0]
+
+
+def test_16_bit_and_palette_labels(camvid_tree, tmp_path):
+    from PIL import Image
+    root = str(tmp_path / 'r')
+    shutil.copytree(camvid_tree, root)
+    path = osp.join(root, 'labels', 'val', 'val_000.png')
+    label = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    # a 16-bit PNG whose values fit in 8 bits reads as the same ids
+    cv2.imwrite(path, label.astype(np.uint16))
+    ds = build(root, 'val')
+    assert np.array_equal(ds[0]['data_samples'].gt_sem_seg.data[0].numpy(), label)
+    # values > 255 would wrap around in mmseg's uint8 cast (256 -> class 0): rejected
+    big = label.astype(np.uint16)
+    big[0, 0] = 256
+    cv2.imwrite(path, big)
+    with pytest.raises(ValueError, match=r'val_000.png.*16-bit.*256'):
+        build(root, 'val')[0]
+    # a palette PNG (VOC's SegmentationClass format) reads as its indices
+    im = Image.fromarray(label, mode='P')
+    im.putpalette([v for i in range(256) for v in (i, 255 - i, 7)])
+    im.save(path)
+    assert np.array_equal(build(root, 'val')[0]['data_samples'].gt_sem_seg.data[0].numpy(),
+                          label)
+    # an RGB label is rejected, naming the file
+    cv2.imwrite(path, np.dstack([label] * 3))
+    with pytest.raises(ValueError, match='val_000.png.*single-channel'):
+        build(root, 'val')[0]

@@ -1,6 +1,8 @@
 """Loading transforms that validate weak labels (label conventions: see
 :mod:`mmspml.datasets.weak_seg_dataset`)."""
+import cv2
 import numpy as np
+from mmengine import fileio
 from mmseg.datasets.transforms import LoadAnnotations
 from mmseg.registry import TRANSFORMS
 
@@ -42,7 +44,11 @@ class LoadWeakAnnotations(LoadAnnotations):
     * image-level tags only (a sample with ``img_tag_ids`` and no ``seg_map_path``): the
       label is all unlabeled index, the size of the loaded ``img``.
 
-    Raises ``ValueError`` (naming the file) if the label is not 2-D, differs in size from
+    Palette PNGs (VOC's format) are read as their indices; 16-bit PNGs are accepted when
+    every value fits in 8 bits.
+
+    Raises ``ValueError`` (naming the file) if the label is not 2-D, is a 16-bit PNG with
+    values > 255 (mmseg's uint8 cast would wrap them silently), differs in size from
     the already loaded image, or holds values other than classes, the unlabeled index and
     255; a missing file raises ``FileNotFoundError`` naming it.
 
@@ -79,11 +85,28 @@ class LoadWeakAnnotations(LoadAnnotations):
                                         self._unlabeled_index(results), np.uint8)
         results.setdefault('seg_fields', []).append('gt_seg_map')
 
+    def _check_16_bit(self, path: str) -> None:
+        """mmseg casts labels to uint8: a 16-bit PNG with values > 255 would wrap around
+        silently (256 -> class 0). Reject it instead, naming the file."""
+        try:
+            buf = fileio.get(path, backend_args=self.backend_args)
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(f'label file {path!r} does not exist') from exc
+        is_png = buf[:8] == b'\x89PNG\r\n\x1a\n' and buf[12:16] == b'IHDR'
+        if is_png and len(buf) > 24 and buf[24] == 16:
+            label = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_UNCHANGED)
+            if label is not None and label.max() > 255:
+                raise ValueError(
+                    f'label file {path!r} is a 16-bit PNG with values up to '
+                    f'{int(label.max())}; labels must be 8-bit class ids (0..C-1, the '
+                    'unlabeled index, 255 = ignore)')
+
     def _load_seg_map(self, results: dict) -> None:
         if results.get('seg_map_path') is None and results.get('img_tag_ids') is not None:
             self._label_from_tags(results)
             return
         path = results['seg_map_path']
+        self._check_16_bit(path)
         try:
             super()._load_seg_map(results)
         except FileNotFoundError as exc:
