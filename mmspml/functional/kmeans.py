@@ -78,7 +78,7 @@ def batched_spherical_kmeans(features: Tensor, init_labels: Tensor, valid: Tenso
     """Spherical k-means on every image of a batch at once (§3.3).
 
     Every image has ``K = num_clusters`` fixed slots. Per iteration there is one
-    ``index_add_`` (the M-step of all images) and one ``bmm`` (all E-steps); no Python
+    ``scatter_add_`` (the M-step of all images) and one ``bmm`` (all E-steps); no Python
     loop over images and no ``unique`` inside the iterations. Only valid pixels are
     clustered and contribute to the prototypes.
 
@@ -116,20 +116,24 @@ def batched_spherical_kmeans(features: Tensor, init_labels: Tensor, valid: Tenso
         raise ValueError(f'init_labels of valid pixels must lie in [0, num_clusters={k})')
 
     features = torch.where(valid[..., None], features.detach(), features.new_zeros(()))
-    flat_features = features.reshape(b * p, d)
+    # [B, D, P] copy for the M-step: scatter_add_ along the last dim is several times
+    # faster than index_add_ over B*P rows on CPU (same summation order per slot)
+    features_t = features.transpose(1, 2).contiguous()
     offsets = (torch.arange(b, device=features.device) * k)[:, None]
     present = torch.zeros(b * k, dtype=torch.bool, device=features.device)
     present[(init_labels + offsets)[valid]] = True
-    absent = ~present.view(b, 1, k)
+    # masking costs a pass over [B, P, K]: only when some image has an unused slot
+    absent = None if bool(present.all()) else ~present.view(b, 1, k)
 
     labels = init_labels
     for _ in range(iterations):
         # invalid pixels have zero features: they add nothing to whatever slot they hold
-        slots = (labels + offsets).view(-1)
-        sums = features.new_zeros(b * k, d).index_add_(0, slots, flat_features)
-        prototypes = l2_normalize(sums).view(b, k, d)
-        scores = torch.bmm(features, prototypes.transpose(1, 2))
-        scores.masked_fill_(absent, float('-inf'))
+        sums = features_t.new_zeros(b, d, k).scatter_add_(
+            2, labels[:, None, :].expand(b, d, p), features_t)
+        prototypes = l2_normalize(sums, dim=1)  # [B, D, K]
+        scores = torch.bmm(features, prototypes)
+        if absent is not None:
+            scores.masked_fill_(absent, float('-inf'))
         labels = scores.argmax(dim=2)
     return labels.masked_fill(~valid, -1)
 
