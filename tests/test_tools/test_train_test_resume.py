@@ -58,6 +58,10 @@ def test_train_20_iters_on_shared_camvid_then_test(config, shared_camvid, tmp_pa
     for name in ('sky', 'bicyclist'):
         assert name in out
     assert glob.glob(str(tmp_path / 'vis' / '**' / '*.png'), recursive=True)
+    # multi-scale + flip test-time augmentation
+    proc = python('tools/test.py', config, ckpt, '--tta', '--work-dir',
+                  str(tmp_path / 'tta'), '--cfg-options', 'test_dataloader.dataset.indices=2')
+    assert 'Iter(test) [2/2]' in proc.stdout + proc.stderr
 
 
 @pytest.mark.slow
