@@ -1,6 +1,7 @@
 # DensePose-COCO body parts (15 classes) from part points, in SPML's layout (spec §1.1-
 # §1.3); evaluation on minival2014 (1,508 images). Layout and lists:
 # docs/dataset_prepare.md. Paths are relative to the repository root or absolute.
+_base_ = './tta.py'  # tta_pipeline for tools/test.py --tta
 dataset_type = 'DensePoseDataset'
 data_root = 'data/densepose'
 crop_size = (512, 512)
@@ -57,17 +58,3 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
-# tools/test.py --tta: scales x {no flip, flip}, softmax scores averaged (SegTTAModel; the
-# reference's multi-scale protocol, spec §6.4)
-img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5]
-tta_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='TestTimeAug',
-         transforms=[
-             [dict(type='Resize', scale_factor=r, keep_ratio=True) for r in img_ratios],
-             [dict(type='RandomFlip', prob=0., direction='horizontal'),
-              dict(type='RandomFlip', prob=1., direction='horizontal')],
-             [dict(type='LoadWeakAnnotations', allow_unlabeled=False)],
-             [dict(type='PackSPMLInputs')]
-         ])
-]
