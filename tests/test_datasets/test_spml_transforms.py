@@ -288,7 +288,8 @@ def test_tags_only_sample_and_no_labeled_pixel():
     r = AddImageTags()(r)
     assert r['img_tags'].dtype == np.bool_ and not r['img_tags'].any()
     packed = PackSPMLInputs()(dict(r, gt_overseg=np.zeros((5, 6), np.int32)))
-    assert (packed['data_samples'].gt_sem_seg.data == C).all()
+    assert (packed['data_samples'].gt_weak_seg.data == C).all()
+    assert (packed['data_samples'].gt_sem_seg.data == 255).all()
     assert packed['data_samples'].gt_overseg.data.shape == (1, 5, 6)
     with pytest.raises(ValueError, match=r"\[21\] of 'a.jpg'"):
         AddImageTags()(dict(r, img_tag_ids=[3, 21]))
@@ -307,3 +308,27 @@ def test_repr_prints_every_arg(t, args):
     text = repr(t)
     for a in args:
         assert a in text
+
+
+def test_pack_splits_weak_label_for_plain_ce_heads():
+    """Unlabeled pixels: ignore in gt_sem_seg (any mmseg head), kept in gt_weak_seg (SPML)."""
+    label = np.array([[0, C, 255], [3, C, C]], np.uint8)
+    base = dict(img=np.zeros((2, 3, 3), np.uint8), img_path='a.jpg', seg_fields=['gt_seg_map'],
+                gt_seg_map=label, num_classes=C, reduce_zero_label=False)
+    s = PackSPMLInputs()(dict(base))['data_samples']
+    assert s.gt_sem_seg.data[0].tolist() == [[0, 255, 255], [3, 255, 255]]
+    assert s.gt_weak_seg.data[0].tolist() == label.tolist()
+    # a custom ignore index is respected
+    other = np.array([[0, C, C + 1], [3, C, C]], np.uint8)
+    s = PackSPMLInputs()(dict(base, gt_seg_map=other, ignore_index=C + 1))['data_samples']
+    assert s.gt_sem_seg.data[0].tolist() == [[0, C + 1, C + 1], [3, C + 1, C + 1]]
+    # off: the weak label stays in gt_sem_seg (PartialCrossEntropyLoss reads it)
+    s = PackSPMLInputs(unlabeled_to_ignore=False)(dict(base))['data_samples']
+    assert 'gt_weak_seg' not in s and s.gt_sem_seg.data[0].tolist() == label.tolist()
+    # a dense label (no unlabeled pixel) is packed once
+    dense = dict(base, gt_seg_map=np.array([[0, 1, 255], [3, 2, 2]], np.uint8))
+    s = PackSPMLInputs()(dense)['data_samples']
+    assert 'gt_weak_seg' not in s and s.gt_sem_seg.data[0, 0].tolist() == [0, 1, 255]
+    assert 'unlabeled_to_ignore=True' in repr(PackSPMLInputs())
+    with pytest.raises(TypeError, match='unlabeled_to_ignore'):
+        PackSPMLInputs(unlabeled_to_ignore=1)

@@ -16,17 +16,49 @@ class PackSPMLInputs(PackSegInputs):
     Added to the data sample: ``gt_overseg`` (``PixelData`` with ``data`` LongTensor
     [1, H, W]) when ``gt_overseg`` is in the results; metainfo ``img_tags`` (bool [C]),
     ``num_classes``, ``unlabeled_index`` and ``sample_idx`` (the dataset index) when present.
+
+    Weak labels: with ``unlabeled_to_ignore=True`` (default) and ``num_classes`` in the
+    results, a label holding unlabeled pixels (values ``>= C`` other than the ignore index,
+    ``results['ignore_index']``, default 255) is packed twice: ``gt_sem_seg`` with those
+    pixels set to the ignore index, so that any mmseg decode head and
+    its ``CrossEntropyLoss`` / ``acc_seg`` treat them as neither a class nor an error
+    (partial cross-entropy without code changes), and ``gt_weak_seg`` (``PixelData``,
+    LongTensor [1, H, W], the values as loaded) for the SPML heads, which cluster unlabeled pixels.
+    A label without unlabeled pixels gets no ``gt_weak_seg`` (the two would be equal).
+
+    Args:
+        meta_keys (Sequence[str]): metainfo keys to pack.
+        unlabeled_to_ignore (bool): split weak labels as above; ``False`` keeps the
+            unlabeled values in ``gt_sem_seg`` (only :class:`PartialCrossEntropyLoss`
+            and the SPML heads can then read it).
     """
 
-    def __init__(self, meta_keys=_DEFAULT_META) -> None:
+    def __init__(self, meta_keys=_DEFAULT_META, unlabeled_to_ignore: bool = True) -> None:
         super().__init__(meta_keys=meta_keys)
+        if not isinstance(unlabeled_to_ignore, bool):
+            raise TypeError('PackSPMLInputs: unlabeled_to_ignore must be a bool, got '
+                            f'{unlabeled_to_ignore!r}')
+        self.unlabeled_to_ignore = unlabeled_to_ignore
 
     def transform(self, results: dict) -> dict:
         packed = super().transform(results)
+        num_classes = results.get('num_classes')
+        sample = packed['data_samples']
+        if self.unlabeled_to_ignore and num_classes is not None and 'gt_sem_seg' in sample:
+            sem = sample.gt_sem_seg.data
+            ignore = int(results.get('ignore_index', 255))
+            unlabeled = (sem >= int(num_classes)) & (sem != ignore)
+            if bool(unlabeled.any()):
+                sample.gt_weak_seg = PixelData(data=sem.clone())
+                sample.gt_sem_seg = PixelData(data=sem.masked_fill(unlabeled, ignore))
         if 'gt_overseg' in results:
             ovs = results['gt_overseg']
             if ovs.ndim != 2:
                 raise ValueError(f'gt_overseg must be 2-D, got shape {ovs.shape}')
-            packed['data_samples'].gt_overseg = PixelData(
+            sample.gt_overseg = PixelData(
                 data=torch.from_numpy(ovs.astype(np.int64))[None])
         return packed
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(meta_keys={self.meta_keys}, '
+                f'unlabeled_to_ignore={self.unlabeled_to_ignore})')

@@ -1,3 +1,4 @@
+from .spml_aux_head import SPMLAuxHead
 from .spml_head import SPMLHead
 
-__all__ = ['SPMLHead']
+__all__ = ['SPMLHead', 'SPMLAuxHead']

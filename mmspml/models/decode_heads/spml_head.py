@@ -47,6 +47,22 @@ class _PSPEmbedding(nn.Module):
         return self.proj(self.bottleneck(x))
 
 
+class _ConvEmbedding(nn.Module):
+    """Light projection: 1x1 conv-BN-ReLU to ``channels``, then 1x1 conv to D (with bias).
+
+    For fused multi-level features at stride 4, where the dilated 3x3 convs of the ASPP
+    would cost most of a CPU step."""
+
+    def __init__(self, in_channels, out_channels, channels, conv_cfg, norm_cfg, act_cfg):
+        super().__init__()
+        self.bottleneck = ConvModule(in_channels, channels, 1, conv_cfg=conv_cfg,
+                                     norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.proj = nn.Conv2d(channels, out_channels, 1, bias=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.proj(self.bottleneck(x))
+
+
 @MODELS.register_module()
 class SPMLHead(BaseDecodeHead):
     """Embedding head trained with SPML's pixel-to-segment contrastive losses.
@@ -67,13 +83,18 @@ class SPMLHead(BaseDecodeHead):
     "loss" (``acc_seg``, ``acc_proto``: top-5 prototype retrieval accuracy, §4.7).
 
     Args:
-        in_channels (int): backbone channels at ``in_index``.
+        in_channels (int | Sequence[int]): backbone channels at ``in_index`` (a
+            sequence with ``input_transform="resize_concat"``: the levels are resized to
+            the first one and concatenated).
         channels (int): hidden channels of the classifier (``2 * embed_dims`` in §2.4).
         embed_dims (int): ``D`` (64 VOC, 32 DensePose).
-        embedding_head (str): ``'aspp'`` (sum of dilated convs, VOC) or ``'psp'``.
+        embedding_head (str): ``'aspp'`` (sum of dilated convs, VOC), ``'psp'``
+            (DensePose) or ``'conv'`` (1x1 conv-BN-ReLU with ``psp_channels`` hidden
+            channels + 1x1 conv: a light head for fused multi-level features).
         dilations (tuple[int]): ASPP dilations (6, 12, 18, 24).
         pool_scales (tuple[int]): PSP pooling scales (1, 2, 3, 6).
-        psp_channels (int): PSP branch/bottleneck channels (512).
+        psp_channels (int): PSP branch/bottleneck channels (512); hidden channels of
+            the ``'conv'`` embedding.
         embedding_upsample (int): factor from the head output to the embedding (2).
         segment_generator (dict): config of :class:`SegmentGenerator`.
         contrastive_losses (list[dict]): SPML loss configs (each has ``loss_name``).
@@ -106,21 +127,26 @@ class SPMLHead(BaseDecodeHead):
                  **kwargs) -> None:
         super().__init__(in_channels, channels, dropout_ratio=dropout_ratio,
                          loss_decode=loss_decode, **kwargs)
-        if embedding_head not in ('aspp', 'psp'):
-            raise ValueError(f"SPMLHead: embedding_head must be 'aspp' or 'psp', got "
-                             f'{embedding_head!r}')
+        if embedding_head not in ('aspp', 'psp', 'conv'):
+            raise ValueError("SPMLHead: embedding_head must be 'aspp', 'psp' or 'conv', "
+                             f'got {embedding_head!r}')
         if test_classifier_at not in ('embedding', 'input'):
             raise ValueError("SPMLHead: test_classifier_at must be 'embedding' or 'input', "
                              f'got {test_classifier_at!r}')
-        if self.input_transform is not None:
-            raise ValueError('SPMLHead takes one feature map (input_transform=None)')
+        if self.input_transform not in (None, 'resize_concat'):
+            raise ValueError('SPMLHead takes one feature map (input_transform=None) or '
+                             "several fused into one (input_transform='resize_concat'), "
+                             f'got {self.input_transform!r}')
         self.embed_dims = int(embed_dims)
         self.embedding_upsample = int(embedding_upsample)
         self.test_classifier_at = test_classifier_at
         if embedding_head == 'aspp':
-            self.embedding = _ASPPSum(in_channels, embed_dims, dilations)
+            self.embedding = _ASPPSum(self.in_channels, embed_dims, dilations)
+        elif embedding_head == 'conv':
+            self.embedding = _ConvEmbedding(self.in_channels, embed_dims, psp_channels,
+                                            self.conv_cfg, self.norm_cfg, self.act_cfg)
         else:
-            self.embedding = _PSPEmbedding(in_channels, embed_dims, psp_channels,
+            self.embedding = _PSPEmbedding(self.in_channels, embed_dims, psp_channels,
                                            pool_scales, self.conv_cfg, self.norm_cfg,
                                            self.act_cfg, self.align_corners)
         self.classifier_conv = ConvModule(embed_dims, channels, 3, padding=1, bias=False,
@@ -186,6 +212,22 @@ class SPMLHead(BaseDecodeHead):
             maps.append(F.pad(m, pad, value=self.ignore_index) if any(pad) else m)
         return torch.stack(maps)
 
+    @staticmethod
+    def _weak_label(sample) -> Tensor:
+        # PackSPMLInputs puts the weak label (unlabeled pixels kept) in gt_weak_seg and
+        # the label for plain CE heads (unlabeled -> ignore) in gt_sem_seg
+        field = sample.gt_weak_seg if 'gt_weak_seg' in sample else sample.gt_sem_seg
+        return field.data[0].long()
+
+    def _stack_weak_labels(self, samples) -> Tensor:
+        """``[B, H, W]`` weak labels (unlabeled index kept), padded with ignore."""
+        maps = [self._weak_label(s) for s in samples]
+        size = [max(m.shape[i] for m in maps) for i in range(2)]
+        out = maps[0].new_full((len(maps), *size), self.ignore_index)
+        for i, m in enumerate(maps):
+            out[i, :m.shape[0], :m.shape[1]] = m
+        return out
+
     def _image_tags(self, samples, semantic: Tensor) -> Tensor:
         tags = semantic.new_zeros(len(samples), self.num_classes, dtype=torch.bool)
         for i, s in enumerate(samples):
@@ -205,9 +247,7 @@ class SPMLHead(BaseDecodeHead):
         """The SPML losses of this process's images against the global prototypes."""
         if not len(self.contrastive_losses):
             return {}
-        size = [max(s.gt_sem_seg.data.shape[-2 + i] for s in batch_data_samples)
-                for i in range(2)]
-        semantic = self._stack_field(batch_data_samples, 'gt_sem_seg', size)
+        semantic = self._stack_weak_labels(batch_data_samples)
         overseg = self._stack_field(batch_data_samples, 'gt_overseg', semantic.shape[-2:])
         tags = self._image_tags(batch_data_samples, semantic)
 

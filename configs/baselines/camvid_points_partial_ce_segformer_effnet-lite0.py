@@ -1,0 +1,10 @@
+# Partial cross-entropy on simulated CamVid points with the pretrained EfficientNet-Lite0 +
+# SegFormer head: the baseline of configs/mixin/camvid_points_segformer_effnet-lite0_spml.py
+# and configs/spml/camvid_points_effnet-lite0.py (same backbone, data, crop, schedule).
+_base_ = [
+    '../_base_/models/segformer_effnet-lite0.py', '../_base_/datasets/camvid_points.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_cpu_1k.py'
+]
+crop_size = (160, 160)
+data_preprocessor = dict(size=crop_size)
+model = dict(data_preprocessor=data_preprocessor)
