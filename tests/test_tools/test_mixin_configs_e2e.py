@@ -1,0 +1,78 @@
+"""The mix-in configs (SPML as an auxiliary head of a plain mmseg model) train end to end
+through tools/train.py: the VOC ones 2 iterations on a generated tree in VOC's layout,
+the CamVid ones 20 iterations on the shared CamVid (the command of the README)."""
+import glob
+import math
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+from tests._data_utils import write_voc_tree
+from tests.conftest import REPO
+from tests.test_tools._run import python, tiny_config, train_losses
+
+MIXIN = sorted(osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'configs', 'mixin',
+                                                                  '*.py')))
+VOC = [c for c in MIXIN if 'voc12aug' in c]
+CAMVID = [c for c in MIXIN if osp.basename(c).startswith('camvid')]
+LOSS_NAMES = dict(SemanticAnnotationLoss='loss_sem_ann',
+                  SemanticCooccurrenceLoss='loss_sem_occ',
+                  ImageSimilarityLoss='loss_img_sim', FeatureAffinityLoss='loss_feat_aff')
+
+
+def test_mixin_configs_present():
+    assert VOC == ['configs/mixin/deeplabv3plus_r50-d8_voc12aug_scribbles_spml.py',
+                   'configs/mixin/segformer_mit-b0_voc12aug_points_spml.py']
+    assert len(CAMVID) == 4  # DeepLabV3+ and SegFormer heads x points and scribbles
+
+
+def _spml_keys(cfg):
+    """Log keys of every SPML loss of the config's SPMLAuxHead."""
+    aux = cfg.model.auxiliary_head
+    heads = aux if isinstance(aux, list) else [aux]
+    keys = []
+    for i, head in enumerate(heads):
+        if head['type'] != 'SPMLAuxHead':
+            continue
+        prefix = f'aux_{i}.' if isinstance(aux, list) else 'aux.'
+        keys += [prefix + LOSS_NAMES[loss['type']] for loss in head['contrastive_losses']]
+    assert keys, 'no SPMLAuxHead in the config'
+    return keys
+
+
+def _check_finite(wd, keys, iters):
+    for key in keys:
+        values = train_losses(wd, key)
+        assert sorted(values) == list(range(1, iters + 1)), key
+        assert all(math.isfinite(v) for v in values.values()), (key, values)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('config', VOC)
+def test_voc_mixin_config_trains_two_iterations(config, tmp_path):
+    voc = str(tmp_path / 'voc12')
+    write_voc_tree(voc, n=4, n_val=2)
+    path = tiny_config(config, voc, str(tmp_path / osp.basename(config)), max_iters=2,
+                       val_interval=2)
+    cfg = Config.fromfile(path)
+    wd = str(tmp_path / 'wd')
+    proc = python('tools/train.py', path, '--work-dir', wd)
+    assert osp.isfile(osp.join(wd, 'iter_2.pth'))
+    assert 'mIoU' in proc.stdout + proc.stderr
+    _check_finite(wd, _spml_keys(cfg) + ['decode.loss_ce'], 2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('config', CAMVID)
+def test_camvid_mixin_config_trains_twenty_iterations(config, shared_camvid, tmp_path):
+    cfg = Config.fromfile(osp.join(REPO, config))
+    wd = str(tmp_path / 'wd')
+    proc = python('tools/train.py', config, '--work-dir', wd, '--cfg-options',
+                  'train_cfg.max_iters=20', 'default_hooks.logger.interval=1',
+                  'log_processor.window_size=1', timeout=900)
+    assert osp.isfile(osp.join(wd, 'iter_20.pth'))
+    assert 'mIoU' in proc.stdout + proc.stderr  # validated on the 101 val images
+    _check_finite(wd, _spml_keys(cfg) + ['decode.loss_ce'], 20)
+    acc = train_losses(wd, 'decode.acc_seg')
+    assert all(0.0 <= v <= 100.0 for v in acc.values())
