@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from mmengine.utils import track_parallel_progress, track_progress
 
-from mmspml.datasets.weak_labels import superpixels
+from mmspml.datasets.weak_labels.over_segmentation import superpixels
 
 
 def parse_args(argv=None):

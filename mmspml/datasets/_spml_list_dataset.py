@@ -5,6 +5,8 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from mmengine.logging import print_log
 
+from mmspml.functional._utils import check_scalar
+
 from .weak_seg_dataset import DOC_HINT, WeakSegDataset
 
 
@@ -72,10 +74,11 @@ class _SPMLListDataset(WeakSegDataset):
             raise ValueError(f'tags_file {path!r}: expected {{"NAME": [class ids]}}, got a '
                              f'{type(tags).__name__}')
         for key, ids in tags.items():
-            if (not isinstance(ids, list)
-                    or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)):
+            if not isinstance(ids, list):
                 raise ValueError(f'tags_file {path!r}: tags of {key!r} must be a list of '
-                                 f'ints, got {ids!r}')
+                                 f'class ids, got {ids!r}')
+            for i in ids:
+                check_scalar(i, f'tags_file {path!r}: a tag of {key!r}', integer=True)
             bad = [i for i in ids if not 0 <= i < self.num_classes]
             if bad:
                 raise ValueError(f'tags_file {path!r}: tags {bad} of {key!r} are not class '
