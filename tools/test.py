@@ -78,8 +78,8 @@ def main():
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
     if args.out is not None:
+        # IoUMetric writes one PNG of class ids per test image into output_dir
         cfg.test_evaluator['output_dir'] = args.out
-        cfg.test_evaluator['keep_results'] = True
 
     prepare_cpu_runtime(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)

@@ -79,8 +79,13 @@ class WeakSegDataset(BaseSegDataset):
         self.overseg_suffix = overseg_suffix
         self.check_files = check_files
         self._unlabeled_index_arg = unlabeled_index
-        # Paths are resolved by this class (not by BaseSegDataset's prefix joining).
-        kwargs.pop('data_prefix', None)
+        # Paths are resolved by this class (not by BaseSegDataset's prefix joining), so a
+        # data_prefix would be silently ignored: reject it.
+        if 'data_prefix' in kwargs:
+            raise ValueError(
+                f'{type(self).__name__}: data_prefix={kwargs["data_prefix"]!r} is not used by '
+                'this dataset; set img_dir / label_dir / overseg_dir (relative to data_root '
+                'or absolute) instead')
         super().__init__(
             ann_file=fmt(ann_file),
             data_root=data_root,

@@ -104,3 +104,55 @@ def test_sample_without_overseg_in_a_batch_that_has_it_is_an_error():
 def test_config_mistakes_fail_at_build_time_naming_the_key(kw, match):
     with pytest.raises(ValueError, match=match):
         make_head(**kw)
+
+
+def _labels(n=2, size=16):
+    g = torch.Generator().manual_seed(0)
+    return [torch.randint(0, C, (size, size), generator=g) for _ in range(n)]
+
+
+def test_stage1_classifier_sees_the_detached_embedding():
+    head = make_head().train()
+    feats = torch.randn(2, 6, 4, 4, requires_grad=True)
+    samples = [sample(lab, i) for i, lab in enumerate(_labels(size=32))]
+    losses = head.loss([feats], samples, None)
+    losses['loss_ce'].backward(retain_graph=True)
+    # CE trains the classifier only: nothing reaches the embedding or the input
+    assert head.conv_seg.weight.grad.abs().sum() > 0
+    assert head.classifier_conv.conv.weight.grad.abs().sum() > 0
+    assert feats.grad is None
+    assert all(p.grad is None for p in head.embedding.parameters())
+    head.zero_grad(set_to_none=True)
+    (losses['loss_sem_ann'] + losses['loss_img_sim']).backward()
+    # the contrastive losses train the embedding only, never the classifier
+    assert feats.grad.abs().sum() > 0
+    assert all(p.grad is not None for p in head.embedding.parameters())
+    assert head.conv_seg.weight.grad is None and head.classifier_conv.conv.weight.grad is None
+
+
+@pytest.mark.parametrize('where', ['embedding', 'input'])
+def test_predict_is_the_classifier_on_the_normalised_embedding(where):
+    import torch.nn.functional as F
+    head = make_head(test_classifier_at=where).eval()
+    for m in head.modules():  # non-trivial BN statistics
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    feats = torch.randn(1, 6, 5, 6)
+    metas = [dict(img_shape=(37, 45), pad_shape=(40, 48))]
+    with torch.no_grad():
+        logits = head.predict([feats], metas, None)
+        emb = F.interpolate(head.embedding(feats), scale_factor=2, mode='bilinear',
+                            align_corners=False)  # stride 8 -> 4
+        if where == 'input':  # the reference: classifier on the input-size embedding
+            emb = F.interpolate(emb, size=(40, 48), mode='bilinear', align_corners=False)
+        x = emb / emb.norm(dim=1, keepdim=True)
+        conv, bn = head.classifier_conv.conv, head.classifier_conv.bn
+        hidden = torch.relu(F.batch_norm(conv(x), bn.running_mean, bn.running_var,
+                                         bn.weight, bn.bias, eps=bn.eps))
+        # logits at the padded input size (the segmentor crops the padding afterwards)
+        expected = F.interpolate(head.conv_seg(hidden), size=(40, 48), mode='bilinear',
+                                 align_corners=False)
+        again = head.predict([feats], metas, None)
+    torch.testing.assert_close(logits, expected, rtol=1e-5, atol=1e-6)
+    assert torch.equal(logits, again)  # eval: no dropout
