@@ -1,3 +1,7 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+# Derived from MMSegmentation 1.2.2 tools/test.py (Copyright 2020 The MMSegmentation
+# Authors, Apache License 2.0, see LICENSE); modified for mmspml: CPU/gloo launch,
+# clear errors for missing files and data, and --out without keep_results.
 """Test (and evaluate) a segmentor (mmseg's tools/test.py interface).
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR] [--show]

@@ -1,3 +1,7 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+# Derived from MMSegmentation 1.2.2 tools/train.py (Copyright 2020 The MMSegmentation
+# Authors, Apache License 2.0, see LICENSE); modified for mmspml: CPU/gloo launch,
+# clear errors for missing files and data, and checkpoint checks on --resume.
 """Train a segmentor (mmseg's tools/train.py interface).
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume] [--amp]
