@@ -239,7 +239,7 @@ class SPMLHead(BaseDecodeHead):
         the normalised image with 0, i.e. the normalisation mean); padded pixels are
         ignored by the clustering and only enter the per-image normalisation.
         """
-        if not self.segment_generator.use_color:
+        if not getattr(self.segment_generator, 'use_color', False):
             return None
         images = []
         for i, s in enumerate(samples):
