@@ -1,5 +1,5 @@
-# CamVid (dense labels) with the over-segmentation map of SPML's region terms: SLIC superpixels
-# on the fly or pre-computed (camvid.py says how).
+# CamVid (dense labels) with the over-segmentation map of SPML's
+# region terms: SLIC superpixels on the fly or pre-computed (camvid.py says how).
 _base_ = './camvid.py'
 train_pipeline = (_base_.superpixel_load_steps + _base_.weak_label_steps +
                   _base_.superpixel_train_steps)
