@@ -54,8 +54,28 @@ def _mmseg_scope():
     init_default_scope('mmseg')
 
 
+def _under_ci() -> bool:
+    return os.environ.get('CI', '').strip().lower() in ('1', 'true', 'yes')
+
+
+def require_shared(path: str) -> str:
+    """``path`` (real data under ../shared) or, when it is missing, a failure under CI
+    (``CI=true``, set by .ci/run: CI cannot pass without the real-data tests) and a skip
+    elsewhere."""
+    if not osp.exists(path):
+        reason = f'{path} not present (needs ../shared beside the repo)'
+        if _under_ci():
+            pytest.fail(f'CI=true: {reason}; the real-data tests cannot run', pytrace=False)
+        pytest.skip(reason)
+    return path
+
+
 @pytest.fixture(scope='session')
 def shared_camvid():
-    if not osp.isdir(SHARED_CAMVID):
-        pytest.skip(f'{SHARED_CAMVID} not present (needs ../shared beside the repo)')
-    return SHARED_CAMVID
+    return require_shared(SHARED_CAMVID)
+
+
+@pytest.fixture(scope='session')
+def shared_wtp_json():
+    return require_shared(osp.join(SHARED, 'data', 'whats_the_point',
+                                   'voc_whats_the_point.json'))

@@ -24,8 +24,8 @@ import sys
 import cv2
 from mmengine.utils import track_parallel_progress, track_progress
 
-from mmspml.datasets.weak_labels import (clicks_outside, clicks_to_label,
-                                         load_whats_the_point)
+from mmspml.datasets.weak_labels.whats_the_point import (clicks_outside, clicks_to_label,
+                                                        load_whats_the_point)
 
 
 def parse_args(argv=None):

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Derived from MMSegmentation 1.2.2 tools/dist_test.sh (Copyright 2020 The MMSegmentation Authors,
+# Apache License 2.0, see LICENSE).
 # Usage: tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCESSES [test.py args...]
 CONFIG=$1
 CHECKPOINT=$2

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Derived from MMSegmentation 1.2.2 tools/dist_train.sh (Copyright 2020 The MMSegmentation Authors,
+# Apache License 2.0, see LICENSE).
 # Usage: tools/dist_train.sh CONFIG NUM_PROCESSES [train.py args...]
 # One process per GPU; on a machine without GPU the processes use gloo on the CPU.
 CONFIG=$1

@@ -18,7 +18,8 @@ import cv2
 import numpy as np
 from mmengine.utils import track_parallel_progress, track_progress
 
-from mmspml.datasets.weak_labels import superpixels
+from mmspml.datasets.weak_labels.over_segmentation import superpixels
+from mmspml.utils.list_file import read_list_file
 
 
 def parse_args(argv=None):
@@ -76,13 +77,7 @@ def list_names(args):
         if not names:
             raise ValueError(f'{args.img_dir}: no *{args.ext} images')
         return names
-    if not osp.isfile(args.list):
-        raise FileNotFoundError(f'list file not found: {args.list}')
-    with open(args.list, encoding='utf-8') as f:
-        names = [line.strip() for line in f if line.strip()]
-    if not names:
-        raise ValueError(f'{args.list}: no names listed')
-    return names
+    return [row[0] for row in read_list_file(args.list)]
 
 
 def main(argv=None):

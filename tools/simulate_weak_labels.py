@@ -32,6 +32,7 @@ import numpy as np
 from mmengine.utils import track_parallel_progress, track_progress
 
 from mmspml.datasets import weak_labels as wl
+from mmspml.utils.list_file import read_list_file
 
 KINDS = ('points', 'scribbles', 'boxes', 'tags')
 
@@ -69,20 +70,7 @@ def parse_args(argv=None):
 
 
 def read_names(split_file):
-    if not osp.isfile(split_file):
-        raise FileNotFoundError(f'split file not found: {split_file}')
-    names = []
-    with open(split_file, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, 1):
-            name = line.strip()
-            if not name:
-                continue
-            if len(name.split()) != 1:
-                raise ValueError(f'{split_file}:{lineno}: expected one name per line, got {name!r}')
-            names.append(name)
-    if not names:
-        raise ValueError(f'{split_file}: no names listed')
-    return names
+    return [row[0] for row in read_list_file(split_file, what='split file')]
 
 
 def read_label(path, num_classes):

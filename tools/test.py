@@ -1,3 +1,7 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+# Derived from MMSegmentation 1.2.2 tools/test.py (Copyright 2020 The MMSegmentation
+# Authors, Apache License 2.0, see LICENSE); modified for mmspml: CPU/gloo launch,
+# clear errors for missing files and data, and --out without keep_results.
 """Test (and evaluate) a segmentor (mmseg's tools/test.py interface).
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR] [--show]
@@ -78,8 +82,8 @@ def main():
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
     if args.out is not None:
+        # IoUMetric writes one PNG of class ids per test image into output_dir
         cfg.test_evaluator['output_dir'] = args.out
-        cfg.test_evaluator['keep_results'] = True
 
     prepare_cpu_runtime(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)

@@ -1,3 +1,7 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+# Derived from MMSegmentation 1.2.2 tools/train.py (Copyright 2020 The MMSegmentation
+# Authors, Apache License 2.0, see LICENSE); modified for mmspml: CPU/gloo launch,
+# clear errors for missing files and data, and checkpoint checks on --resume.
 """Train a segmentor (mmseg's tools/train.py interface).
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume] [--amp]
@@ -12,6 +16,7 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
+from mmspml.utils.checkpoint import resume_checkpoint
 from mmspml.utils.launch import (explain_missing_data, prepare_cpu_runtime,
                                  shutdown_distributed)
 
@@ -63,6 +68,16 @@ def main():
             cfg.optim_wrapper.loss_scale = 'dynamic'
 
     cfg.resume = args.resume
+    if args.resume and cfg.get('load_from') is None:
+        # mmengine would load work_dir/last_checkpoint blindly; an unreadable one (a copy
+        # cut short, disk trouble) falls back to the newest readable checkpoint
+        try:
+            ckpt, note = resume_checkpoint(cfg.work_dir)
+        except RuntimeError as exc:
+            raise SystemExit(f'error: {exc}') from None
+        if note:
+            print_log(note, logger='current', level=logging.WARNING)
+        cfg.load_from = ckpt
     prepare_cpu_runtime(cfg, args.launcher)
 
     if 'runner_type' not in cfg:

@@ -17,7 +17,9 @@ model = dict(
         pool_scales=(1, 2, 3, 6),
         psp_channels=512,
         num_classes=15,
-        segment_generator=dict(grid=(12, 12)),
+        # location + colour clustering features (spec §2.3; the image comes from
+        # PackSPMLInputs(pack_image=True) in the dataset base)
+        segment_generator=dict(grid=(12, 12), use_color=True),
         memory_size=0,
         contrastive_losses=[
             dict(type='SemanticAnnotationLoss', concentration=6, loss_weight=1.0),

@@ -5,6 +5,8 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from mmengine.logging import print_log
 
+from mmspml.functional._utils import check_scalar
+
 from .weak_seg_dataset import DOC_HINT, WeakSegDataset
 
 
@@ -72,10 +74,11 @@ class _SPMLListDataset(WeakSegDataset):
             raise ValueError(f'tags_file {path!r}: expected {{"NAME": [class ids]}}, got a '
                              f'{type(tags).__name__}')
         for key, ids in tags.items():
-            if (not isinstance(ids, list)
-                    or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)):
+            if not isinstance(ids, list):
                 raise ValueError(f'tags_file {path!r}: tags of {key!r} must be a list of '
-                                 f'ints, got {ids!r}')
+                                 f'class ids, got {ids!r}')
+            for i in ids:
+                check_scalar(i, f'tags_file {path!r}: a tag of {key!r}', integer=True)
             bad = [i for i in ids if not 0 <= i < self.num_classes]
             if bad:
                 raise ValueError(f'tags_file {path!r}: tags {bad} of {key!r} are not class '
@@ -96,23 +99,14 @@ class _SPMLListDataset(WeakSegDataset):
             raise ValueError(f"{cls}: tags_file needs weak_label='tags', got "
                              f'{self.weak_label!r}')
         tags = None if self.tags_file is None else self._load_tags()
-        u = self.unlabeled_index
         rows = self._read_list()
         mismatch = []
         data_list = []
         for i, row in enumerate(rows):
             where = f'{self.ann_file}:{i + 1}'
-            if len(row) == 1:
-                name = row[0]
-                img = self._path(self.img_dir, name + self.img_suffix)
-            else:
-                name = osp.splitext(osp.basename(row[0]))[0]
-                img = osp.join(self.data_root, row[0])
-            info = dict(img_path=img, name=name, label_map=self.label_map,
-                        reduce_zero_label=self.reduce_zero_label, seg_fields=[],
-                        num_classes=self.num_classes, unlabeled_index=u,
-                        ignore_index=self.ignore_index,
-                        unlabeled_from_255=self.unlabeled_from_255)
+            info = self._sample_info(row)
+            info['unlabeled_from_255'] = self.unlabeled_from_255
+            name = info['name']
             listed_ovs = osp.join(self.data_root, row[2]) if len(row) == 3 else None
             if tags is not None:
                 if name not in tags:
@@ -141,16 +135,8 @@ class _SPMLListDataset(WeakSegDataset):
                             != osp.normpath(info['overseg_path'])):
                         mismatch.append((where, 'over-segmentation', listed_ovs,
                                          info['overseg_path']))
-            if self.check_files:
-                for key in ('img_path', 'seg_map_path', 'overseg_path'):
-                    if key in info and not osp.isfile(info[key]):
-                        extra = ''
-                        if key == 'seg_map_path' and len(self.label_dirs or ()) > 1:
-                            extra = f' (nor in {self.label_dirs[1:]})'
-                        raise FileNotFoundError(
-                            f'{cls}: {key.replace("_path", "")} file {info[key]!r}{extra} of '
-                            f'{name!r} (listed in {self.ann_file!r}) does not exist '
-                            f'({DOC_HINT})')
+            self._check_files(info, label_note=(f' (nor in {self.label_dirs[1:]})'
+                                                if len(self.label_dirs or ()) > 1 else ''))
             data_list.append(info)
         if mismatch:
             where, what, listed, used = mismatch[0]

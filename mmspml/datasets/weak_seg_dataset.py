@@ -16,9 +16,10 @@ empty list file, missing image/label/over-segmentation file: ``FileNotFoundError
 import os.path as osp
 from typing import List, Optional
 
-import mmengine
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
+
+from mmspml.utils.list_file import read_list_file
 
 DOC_HINT = 'see docs/dataset_prepare.md'
 
@@ -79,8 +80,13 @@ class WeakSegDataset(BaseSegDataset):
         self.overseg_suffix = overseg_suffix
         self.check_files = check_files
         self._unlabeled_index_arg = unlabeled_index
-        # Paths are resolved by this class (not by BaseSegDataset's prefix joining).
-        kwargs.pop('data_prefix', None)
+        # Paths are resolved by this class (not by BaseSegDataset's prefix joining), so a
+        # data_prefix would be silently ignored: reject it.
+        if 'data_prefix' in kwargs:
+            raise ValueError(
+                f'{type(self).__name__}: data_prefix={kwargs["data_prefix"]!r} is not used by '
+                'this dataset; set img_dir / label_dir / overseg_dir (relative to data_root '
+                'or absolute) instead')
         super().__init__(
             ann_file=fmt(ann_file),
             data_root=data_root,
@@ -111,53 +117,52 @@ class WeakSegDataset(BaseSegDataset):
         return osp.join(base, rel)
 
     def _read_list(self) -> List[List[str]]:
-        if not self.ann_file or not osp.isfile(self.ann_file):
-            raise FileNotFoundError(
-                f'{type(self).__name__}: list file {self.ann_file!r} (split '
-                f'{self.split!r}) does not exist ({DOC_HINT})')
-        rows = [ln.split() for ln in mmengine.list_from_file(self.ann_file)]
-        rows = [r for r in rows if r]
-        if not rows:
-            raise ValueError(f'{type(self).__name__}: list file {self.ann_file!r} is '
-                             'empty; expected one sample per line')
-        for i, r in enumerate(rows):
-            if len(r) > 3:
-                raise ValueError(
-                    f'{self.ann_file}:{i + 1}: expected 1 field (NAME) or 2-3 fields '
-                    f'(IMAGE LABEL [OVERSEG]), got {len(r)}: {" ".join(r)!r}')
-        return rows
+        """Rows of 1 field (NAME) or 2-3 fields (IMAGE LABEL [OVERSEG])."""
+        return read_list_file(self.ann_file, max_fields=3,
+                              what=f'{type(self).__name__}: list file',
+                              hint=f' (split {self.split!r}; {DOC_HINT})')
+
+    def _sample_info(self, row: List[str]) -> dict:
+        """``img_path``, ``name`` and the label conventions of one list row."""
+        if len(row) == 1:
+            name = row[0]
+            img = self._path(self.img_dir, name + self.img_suffix)
+        else:
+            name = osp.splitext(osp.basename(row[0]))[0]
+            img = osp.join(self.data_root, row[0])
+        return dict(img_path=img, name=name, label_map=self.label_map,
+                    reduce_zero_label=self.reduce_zero_label, seg_fields=[],
+                    num_classes=self.num_classes, unlabeled_index=self.unlabeled_index,
+                    ignore_index=self.ignore_index)
+
+    def _check_files(self, info: dict, label_note: str = '') -> None:
+        """``FileNotFoundError`` naming the first listed file of ``info`` that is missing."""
+        if not self.check_files:
+            return
+        for key in ('img_path', 'seg_map_path', 'overseg_path'):
+            if key in info and not osp.isfile(info[key]):
+                note = label_note if key == 'seg_map_path' else ''
+                raise FileNotFoundError(
+                    f'{type(self).__name__}: {key.replace("_path", "")} file '
+                    f'{info[key]!r}{note} of {info["name"]!r} (listed in {self.ann_file!r}) '
+                    f'does not exist ({DOC_HINT})')
 
     def load_data_list(self) -> List[dict]:
         data_list = []
-        u = self.unlabeled_index
         for row in self._read_list():
+            info = self._sample_info(row)
             if len(row) == 1:
                 name = row[0]
-                img = self._path(self.img_dir, name + self.img_suffix)
-                seg = (None if self.label_dir is None else
-                       self._path(self.label_dir, name + self.seg_map_suffix))
-                ovs = (None if self.overseg_dir is None else
-                       self._path(self.overseg_dir, name + self.overseg_suffix))
+                if self.label_dir is not None:
+                    info['seg_map_path'] = self._path(self.label_dir, name + self.seg_map_suffix)
+                if self.overseg_dir is not None:
+                    info['overseg_path'] = self._path(self.overseg_dir,
+                                                      name + self.overseg_suffix)
             else:
-                img = osp.join(self.data_root, row[0])
-                seg = osp.join(self.data_root, row[1])
-                ovs = osp.join(self.data_root, row[2]) if len(row) == 3 else None
-                if self.overseg_dir is None:
-                    ovs = None  # the config decides whether the 3rd column is used
-                name = osp.splitext(osp.basename(row[0]))[0]
-            info = dict(img_path=img, name=name, label_map=self.label_map,
-                        reduce_zero_label=self.reduce_zero_label, seg_fields=[],
-                        num_classes=self.num_classes, unlabeled_index=u,
-                        ignore_index=self.ignore_index)
-            if seg is not None:
-                info['seg_map_path'] = seg
-            if ovs is not None:
-                info['overseg_path'] = ovs
-            if self.check_files:
-                for key in ('img_path', 'seg_map_path', 'overseg_path'):
-                    if key in info and not osp.isfile(info[key]):
-                        raise FileNotFoundError(
-                            f'{type(self).__name__}: {key.replace("_path", "")} file '
-                            f'{info[key]!r} listed in {self.ann_file!r} does not exist')
+                info['seg_map_path'] = osp.join(self.data_root, row[1])
+                # the config decides whether the 3rd column is used
+                if len(row) == 3 and self.overseg_dir is not None:
+                    info['overseg_path'] = osp.join(self.data_root, row[2])
+            self._check_files(info)
             data_list.append(info)
         return data_list

@@ -3,6 +3,8 @@
 Shape shorthand: B images, h x w embedding resolution, P pixels, D embedding dims,
 K segments/clusters, C classes. Pure torch; nothing here imports mmseg/mmengine.
 """
+import math
+import numbers
 from typing import Optional, Sequence, Tuple
 
 import torch
@@ -79,3 +81,37 @@ def _check_tensor(t, name: str, dim: Optional[int] = None, floating: Optional[bo
             want = tuple('*' if s is None else s for s in shape)
             raise ValueError(f'{name} must have shape {want}, got {tuple(t.shape)}')
     return t
+
+
+def check_scalar(value, name: str, integer: bool = False, low=None, high=None,
+                 low_open: bool = False, high_open: bool = False,
+                 optional: bool = False):
+    """Return ``value`` as an ``int``/``float`` or raise ``ValueError`` naming ``name``.
+
+    The one argument check of the package: a ``bool`` is never a number, a real must be
+    finite, and the bounds ``low``/``high`` are inclusive unless ``low_open``/``high_open``.
+    ``optional=True`` lets ``None`` through (returned as ``None``).
+    """
+    if value is None and optional:
+        return None
+    kind = numbers.Integral if integer else numbers.Real
+    ok = not isinstance(value, bool) and isinstance(value, kind)
+    if ok and not integer:
+        ok = math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        what = 'an int' if integer else 'a finite number'
+        bounds = []
+        if low is not None:
+            bounds.append(f'{">" if low_open else ">="} {low}')
+        if high is not None:
+            bounds.append(f'{"<" if high_open else "<="} {high}')
+        if bounds:
+            what += ' ' + ' and '.join(bounds)
+        if optional:
+            what = 'None or ' + what
+        raise ValueError(f'{name} must be {what}, got {value!r}')
+    return int(value) if integer else float(value)

@@ -9,7 +9,7 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-from ._utils import _check_tensor
+from ._utils import _check_tensor, check_scalar
 
 
 @torch.no_grad()
@@ -40,13 +40,12 @@ def knn_vote(queries: Tensor, memory: Tensor, memory_labels: Tensor, k: int = 20
         raise ValueError('memory must hold at least one entry, got shape '
                          f'{tuple(memory.shape)}')
     _check_tensor(memory_labels, 'memory_labels', shape=(m,), floating=False)
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f'k must be a positive int, got {k!r}')
+    k = check_scalar(k, 'k', integer=True, low=1)
     low, high = int(memory_labels.min()), int(memory_labels.max())
     if num_classes is None:
         num_classes = high + 1
-    elif isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f'num_classes must be a positive int, got {num_classes!r}')
+    else:
+        num_classes = check_scalar(num_classes, 'num_classes', integer=True, low=1)
     if low < 0 or high >= num_classes:
         raise ValueError(f'memory_labels must lie in [0, num_classes={num_classes}), got '
                          f'range [{low}, {high}]')
@@ -86,8 +85,7 @@ def nearest_labeled_label_sets(prototypes: Tensor, prototype_labels: Tensor,
     k = prototypes.shape[0]
     _check_tensor(prototype_labels, 'prototype_labels', shape=(k,), floating=False)
     _check_tensor(prototype_image_ids, 'prototype_image_ids', shape=(k,), floating=False)
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f'num_classes must be a positive int, got {num_classes!r}')
+    num_classes = check_scalar(num_classes, 'num_classes', integer=True, low=1)
     sets = torch.zeros(k, num_classes, dtype=torch.bool, device=prototypes.device)
     if k == 0:
         return sets

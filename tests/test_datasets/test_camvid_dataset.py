@@ -161,3 +161,8 @@ def test_16_bit_and_palette_labels(camvid_tree, tmp_path):
     cv2.imwrite(path, np.dstack([label] * 3))
     with pytest.raises(ValueError, match='val_000.png.*single-channel'):
         build(root, 'val')[0]
+
+
+def test_data_prefix_is_rejected_not_ignored(camvid_tree):
+    with pytest.raises(ValueError, match=r"data_prefix=\{'img_path': 'x'\} is not used.*img_dir"):
+        build(camvid_tree, data_prefix=dict(img_path='x'))

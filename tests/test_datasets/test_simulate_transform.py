@@ -44,3 +44,23 @@ def test_simulate_weak_label_repr_and_bad_kind():
     assert repr(t) == "SimulateWeakLabel(kind='points', seed=1, radius=2)"
     with pytest.raises(ValueError, match='kind'):
         SimulateWeakLabel(kind='circles')
+
+
+def test_boxes_transform_matches_tool(camvid_tree, tmp_path):
+    out = str(tmp_path / 'boxes')
+    load_tool('simulate_weak_labels').main(
+        [camvid_tree, '--kind', 'boxes', '--num-classes', '11', '--min-box-size', '3',
+         '--out', out])
+    pipe = [dict(type='LoadImageFromFile'), dict(type='LoadWeakAnnotations'),
+            dict(type='SimulateWeakLabel', kind='boxes', min_box_size=3)]
+    ds = DATASETS.build(dict(type='CamVidDataset', data_root=camvid_tree, pipeline=pipe))
+    assert len(ds) > 0
+    for i in range(len(ds)):
+        a = ds[i]['gt_seg_map']
+        name = osp.basename(ds[i]['img_path'])[:-4]
+        c = cv2.imread(osp.join(out, 'train', name + '.png'), cv2.IMREAD_UNCHANGED)
+        assert np.array_equal(a, c), name
+        dense = cv2.imread(osp.join(camvid_tree, 'labels', 'train', name + '.png'),
+                           cv2.IMREAD_UNCHANGED)
+        assert np.array_equal(a == 255, dense == 255)
+        assert len(np.unique(a[a != 255])) > 1  # boxes of several classes over background

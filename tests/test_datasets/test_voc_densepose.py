@@ -282,7 +282,7 @@ def test_data_configs(name, tree, request):
 @pytest.mark.parametrize('name', ['camvid_superpixels', 'camvid_points_superpixels',
                                   'camvid_scribbles_superpixels'])
 def test_camvid_superpixel_configs(name, camvid_tree, tmp_path):
-    from mmspml.datasets.weak_labels import superpixels
+    from mmspml.datasets.weak_labels.over_segmentation import superpixels
     cfg = Config.fromfile(osp.join(DATA_CFGS, name + '.py'))
     # default: superpixels on the fly; superpixel_dir is the documented pre-computed place
     assert cfg.train_dataloader.dataset.overseg_dir is None

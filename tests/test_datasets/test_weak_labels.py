@@ -8,10 +8,7 @@ import pytest
 from scipy import ndimage
 
 from mmspml.datasets import weak_labels as wl
-from tests.conftest import SHARED
-
-WTP_JSON = osp.join(SHARED, 'data', 'whats_the_point', 'voc_whats_the_point.json')
-CAMVID = osp.join(SHARED, 'data', 'camvid')
+from tests.conftest import require_shared
 C = 5
 
 
@@ -191,13 +188,10 @@ def test_scribbles_determinism_and_errors():
         wl.simulate_scribbles(lab, C, wl.make_rng(0, 'k'), width=0)
 
 
-@pytest.mark.skipif(not osp.isdir(CAMVID), reason='CamVid not available')
 @pytest.mark.parametrize('name', ['0001TP_006690', '0016E5_06420'])
-def test_simulators_on_real_camvid_labels(name):
-    path = osp.join(CAMVID, 'labels', 'train', name + '.png')
+def test_simulators_on_real_camvid_labels(name, shared_camvid):
+    path = require_shared(osp.join(shared_camvid, 'labels', 'train', name + '.png'))
     lab = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if lab is None:
-        pytest.skip(f'{path} not available')
     seg_ids, seg_class = wl.connected_segments(lab, 11)
     for weak in (wl.simulate_points(lab, 11, wl.make_rng(0, name), radius=3),
                  wl.simulate_scribbles(lab, 11, wl.make_rng(0, name))):
@@ -281,9 +275,8 @@ def test_superpixels_rejects_bad_input():
 
 
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.skipif(not osp.isfile(WTP_JSON), reason="What's-the-Point file not available")
-def test_load_real_whats_the_point_file():
-    data = wl.load_whats_the_point(WTP_JSON)
+def test_load_real_whats_the_point_file(shared_wtp_json):
+    data = wl.load_whats_the_point(shared_wtp_json)
     assert len(data) == 12180
     clicks = [c for v in data.values() for c in v]
     assert len(clicks) == 32697

@@ -14,11 +14,9 @@ import numpy as np
 import pytest
 
 from mmspml.datasets import weak_labels as wl
-from tests.conftest import SHARED
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOLS = osp.join(REPO, 'tools')
-WTP_JSON = osp.join(SHARED, 'data', 'whats_the_point', 'voc_whats_the_point.json')
 C = 4
 NAMES = ['seq_0001', 'seq_0002', 'other_0003']
 
@@ -208,16 +206,15 @@ def pick_real_ids(data, count=3):
     return ids[:count]
 
 
-@pytest.mark.skipif(not osp.isfile(WTP_JSON), reason="What's-the-Point file not available")
-def test_convert_whats_the_point_real_file(tmp_path):
-    data = wl.load_whats_the_point(WTP_JSON)
+def test_convert_whats_the_point_real_file(tmp_path, shared_wtp_json):
+    data = wl.load_whats_the_point(shared_wtp_json)
     ids = pick_real_ids(data)
     img_dir, out = tmp_path / 'JPEGImages', tmp_path / 'points'
     img_dir.mkdir()
     for image_id in ids:
         cv2.imwrite(str(img_dir / f'{image_id}.jpg'), np.full((375, 500, 3), 128, np.uint8))
-    res = run_cli('convert_whats_the_point', WTP_JSON, '--img-dir', img_dir, '--out', out,
-                  '--radius', 0, '--nproc', 2)
+    res = run_cli('convert_whats_the_point', shared_wtp_json, '--img-dir', img_dir,
+                  '--out', out, '--radius', 0, '--nproc', 2)
     assert res.returncode == 0, res.stderr
     n_clicks = sum(len(data[i]) for i in ids)
     assert 'wrote 3 labels' in res.stdout and f'({n_clicks} clicks' in res.stdout
@@ -233,7 +230,7 @@ def test_convert_whats_the_point_real_file(tmp_path):
         np.testing.assert_array_equal(label, expected)
 
     tool = load_tool('convert_whats_the_point')
-    tool.main([WTP_JSON, '--img-dir', str(img_dir), '--out', str(tmp_path / 'r6'),
+    tool.main([shared_wtp_json, '--img-dir', str(img_dir), '--out', str(tmp_path / 'r6'),
                '--radius', '6', '--unlabeled-index', '30'])
     for image_id in ids:
         label = read_png(tmp_path / 'r6' / f'{image_id}.png')
@@ -242,7 +239,7 @@ def test_convert_whats_the_point_real_file(tmp_path):
             assert label[row, col] == c['cls']
         assert set(np.unique(label)) == {c['cls'] for c in data[image_id]} | {30}
     with pytest.raises(FileNotFoundError, match='--strict: image not found'):
-        tool.main([WTP_JSON, '--img-dir', str(img_dir), '--out', str(tmp_path / 's'),
+        tool.main([shared_wtp_json, '--img-dir', str(img_dir), '--out', str(tmp_path / 's'),
                    '--strict'])
 
 

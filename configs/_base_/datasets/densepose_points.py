@@ -20,7 +20,8 @@ train_pipeline = [
     dict(type='RandomRescale', ratio_range=(0.5, 1.5)),
     dict(type='PadSegFields', size=crop_size, img_pad_val=img_pad_val, seg_pad_val=255),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=1.0),
-    dict(type='PackSPMLInputs'),
+    # img_rgb: the image for the colour clustering features (SegmentGenerator use_color)
+    dict(type='PackSPMLInputs', pack_image=True),
 ]
 # Test: longer side 640 keeping the ratio (spec §6.1), dense parts at the original size.
 test_pipeline = [

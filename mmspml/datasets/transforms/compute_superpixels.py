@@ -19,7 +19,7 @@ class ComputeSuperpixels(BaseTransform):
 
     Args:
         method (str): ``'slic'`` or ``'felzenszwalb'``.
-        **params: parameters of :func:`mmspml.datasets.weak_labels.superpixels`
+        **params: parameters of :func:`mmspml.datasets.weak_labels.over_segmentation.superpixels`
             (SLIC: ``n_segments``, ``compactness``, ``sigma``; Felzenszwalb: ``scale``,
             ``sigma``, ``min_size``).
     """
@@ -32,7 +32,7 @@ class ComputeSuperpixels(BaseTransform):
         self.params = params
 
     def transform(self, results: dict) -> dict:
-        from ..weak_labels import superpixels
+        from ..weak_labels.over_segmentation import superpixels
         img = results['img']
         if img.dtype != np.uint8:  # LoadImageFromFile(to_float32=True) keeps 0..255 values
             img = np.clip(np.rint(img), 0, 255).astype(np.uint8)

@@ -5,16 +5,17 @@ import mmcv
 from mmcv.transforms import Pad
 from mmseg.registry import TRANSFORMS
 
+from mmspml.functional._utils import check_scalar
+
 
 def _hw(size, name: str) -> Tuple[int, int]:
-    if isinstance(size, int) and not isinstance(size, bool):
+    if not isinstance(size, (tuple, list)):
         size = (size, size)
-    if (not isinstance(size, (tuple, list)) or len(size) != 2
-            or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0
-                       for s in size)):
+    if len(size) != 2:
         raise ValueError(f'PadSegFields: {name}={size!r}, expected a positive int or '
                          '(h, w) of positive ints')
-    return int(size[0]), int(size[1])
+    h, w = (check_scalar(s, f'PadSegFields: {name}', integer=True, low=1) for s in size)
+    return h, w
 
 
 @TRANSFORMS.register_module()
@@ -64,8 +65,7 @@ class PadSegFields(Pad):
         elif not isinstance(img_pad_val, Number):
             raise ValueError(f'PadSegFields: img_pad_val={img_pad_val!r}, expected a '
                              'number or a sequence of numbers')
-        if not isinstance(seg_pad_val, int) or isinstance(seg_pad_val, bool):
-            raise ValueError(f'PadSegFields: seg_pad_val={seg_pad_val!r}, expected an int')
+        seg_pad_val = check_scalar(seg_pad_val, 'PadSegFields: seg_pad_val', integer=True)
         super().__init__(size=(w, h), pad_val=dict(img=img_pad_val, seg=seg_pad_val))
         self.img_pad_val = img_pad_val
         self.seg_pad_val = seg_pad_val

@@ -12,7 +12,7 @@ class SimulateWeakLabel(BaseTransform):
     """Turn a dense label into a weak label on the fly, deterministically.
 
     The randomness of an image depends only on ``seed`` and the image name
-    (:func:`mmspml.datasets.weak_labels.make_rng`), so every epoch, process and worker
+    (:func:`mmspml.datasets.weak_labels.simulators.make_rng`), so every epoch, process and worker
     sees the same weak label, identical to what ``tools/simulate_weak_labels.py`` writes
     with the same arguments. Put it right after the label is loaded, before any
     geometric transform.
@@ -38,7 +38,7 @@ class SimulateWeakLabel(BaseTransform):
         self.params = params
 
     def transform(self, results: dict) -> dict:
-        from .. import weak_labels as wl
+        from ..weak_labels import simulators as wl
         label = results['gt_seg_map']
         num_classes = results['num_classes']
         key = osp.splitext(osp.basename(results['img_path']))[0]

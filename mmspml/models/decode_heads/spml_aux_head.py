@@ -39,7 +39,8 @@ class SPMLAuxHead(SPMLHead):
         if not contrastive_losses:
             raise ValueError('SPMLAuxHead: contrastive_losses must name at least one SPML '
                              'loss (an auxiliary head without a loss trains nothing)')
-        kwargs.setdefault('channels', 1)  # no classifier: BaseDecodeHead still asks
+        # no classifier; BaseDecodeHead and SPMLHead's checks still ask for its width
+        kwargs.setdefault('channels', 2 * kwargs.get('embed_dims', 64))
         kwargs.setdefault('dropout_ratio', 0.0)
         # BaseDecodeHead's default init_cfg targets conv_seg, which is removed below
         kwargs.setdefault('init_cfg', None)

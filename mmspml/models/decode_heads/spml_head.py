@@ -12,6 +12,7 @@ from mmseg.registry import MODELS
 from torch import Tensor, nn
 
 from mmspml.functional import SegmentBatch, l2_normalize
+from mmspml.functional._utils import check_scalar
 from mmspml.utils.dist import all_gather_cat, all_gather_sizes, get_rank
 from ..utils import PrototypeMemoryBank
 
@@ -105,6 +106,8 @@ class SPMLHead(BaseDecodeHead):
             ``'input'``: the reference's behaviour, classifier on the embedding upsampled
             to the input size (§8 item 12).
         dropout_ratio (float): classifier dropout (0.75 stage 1).
+        dropout_type (str): ``'element'`` (default): element-wise ``nn.Dropout`` as in
+            §2.4; ``'channel'``: mmseg's ``nn.Dropout2d`` (whole channels).
         **kwargs: :class:`BaseDecodeHead` arguments (``num_classes``, ``norm_cfg``,
             ``loss_decode``, ``in_index``, ``ignore_index``, ...).
     """
@@ -123,10 +126,21 @@ class SPMLHead(BaseDecodeHead):
                  memory_size: int = 0,
                  test_classifier_at: str = 'embedding',
                  dropout_ratio: float = 0.75,
+                 dropout_type: str = 'element',
                  loss_decode=dict(type='PartialCrossEntropyLoss', loss_weight=1.0),
                  **kwargs) -> None:
         super().__init__(in_channels, channels, dropout_ratio=dropout_ratio,
                          loss_decode=loss_decode, **kwargs)
+        if dropout_type not in ('element', 'channel'):
+            raise ValueError("SPMLHead: dropout_type must be 'element' or 'channel', got "
+                             f'{dropout_type!r}')
+        if dropout_type == 'element' and self.dropout is not None:
+            self.dropout = nn.Dropout(dropout_ratio)  # §2.4 (mmseg builds Dropout2d)
+        embed_dims = check_scalar(embed_dims, 'SPMLHead: embed_dims', integer=True, low=1)
+        if channels != 2 * embed_dims:
+            raise ValueError(f'SPMLHead: channels (the classifier width) must be 2 * '
+                             f'embed_dims = {2 * embed_dims} (spec §2.4: 3x3 conv D -> 2D), '
+                             f'got channels={channels!r}, embed_dims={embed_dims}')
         if embedding_head not in ('aspp', 'psp', 'conv'):
             raise ValueError("SPMLHead: embedding_head must be 'aspp', 'psp' or 'conv', "
                              f'got {embedding_head!r}')
@@ -137,7 +151,7 @@ class SPMLHead(BaseDecodeHead):
             raise ValueError('SPMLHead takes one feature map (input_transform=None) or '
                              "several fused into one (input_transform='resize_concat'), "
                              f'got {self.input_transform!r}')
-        self.embed_dims = int(embed_dims)
+        self.embed_dims = embed_dims
         self.embedding_upsample = int(embedding_upsample)
         self.test_classifier_at = test_classifier_at
         if embedding_head == 'aspp':
@@ -152,16 +166,42 @@ class SPMLHead(BaseDecodeHead):
         self.classifier_conv = ConvModule(embed_dims, channels, 3, padding=1, bias=False,
                                           conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
                                           act_cfg=self.act_cfg)
-        self.segment_generator = MODELS.build(dict(dict(type='SegmentGenerator'),
-                                                   **segment_generator))
+        segment_generator = dict(dict(type='SegmentGenerator'), **segment_generator)
+        if segment_generator.setdefault('ignore_index', self.ignore_index) != self.ignore_index:
+            raise ValueError(
+                f'SPMLHead: segment_generator.ignore_index='
+                f'{segment_generator["ignore_index"]!r} differs from the head\'s ignore_index='
+                f'{self.ignore_index}; set ignore_index on the head only')
+        self.segment_generator = MODELS.build(segment_generator)
         self.contrastive_losses = nn.ModuleList(
-            MODELS.build(cfg) for cfg in (contrastive_losses or []))
+            self._build_loss(cfg, i) for i, cfg in enumerate(contrastive_losses or []))
         names = [m.loss_name for m in self.contrastive_losses]
         if len(set(names)) != len(names):
             raise ValueError(f'SPMLHead: contrastive loss names must be unique, got {names}')
         self.memory_bank = PrototypeMemoryBank(memory_size)
         self._pending_memory = None
         self._warned_memory = False
+        self._warned_tags = False
+
+    @staticmethod
+    def _build_loss(cfg, i: int) -> nn.Module:
+        where = f'SPMLHead: contrastive_losses[{i}]'
+        if not isinstance(cfg, dict) or 'type' not in cfg:
+            raise ValueError(f'{where} must be a dict with a "type", got {cfg!r}')
+        if isinstance(cfg['type'], str) and MODELS.get(cfg['type']) is None:
+            raise ValueError(f'{where}: unknown loss type {cfg["type"]!r} (is it registered '
+                             "in mmseg's MODELS? SPML losses: SemanticAnnotationLoss, "
+                             'SemanticCooccurrenceLoss, ImageSimilarityLoss, '
+                             'FeatureAffinityLoss)')
+        try:
+            module = MODELS.build(cfg)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f'{where} ({cfg["type"]}): {exc}') from exc
+        name = getattr(module, 'loss_name', None)
+        if not isinstance(name, str) or not name.startswith('loss_'):
+            raise ValueError(f"{where} ({cfg['type']}): loss_name must start with 'loss_' "
+                             f'(mmengine sums only those keys), got {name!r}')
+        return module
 
     # ------------------------------------------------------------------ network
     def forward(self, inputs) -> Tensor:
@@ -201,9 +241,15 @@ class SPMLHead(BaseDecodeHead):
     def _stack_field(self, samples, field: str, size) -> Optional[Tensor]:
         """``[B, H, W]`` long stack of a PixelData field, padded with ignore to ``size``."""
         maps = []
+        missing = [i for i, s in enumerate(samples) if field not in s]
+        if len(missing) == len(samples):
+            return None
+        if missing:
+            s = samples[missing[0]]
+            raise ValueError(
+                f'{field} is missing in sample {missing[0]} ({s.metainfo.get("img_path")}) '
+                f'while other samples of the batch have it; every sample needs it (or none)')
         for s in samples:
-            if field not in s:
-                return None
             m = s.get(field).data[0].long()
             pad = (0, size[1] - m.shape[-1], 0, size[0] - m.shape[-2])
             if min(pad) < 0:
@@ -228,11 +274,45 @@ class SPMLHead(BaseDecodeHead):
             out[i, :m.shape[0], :m.shape[1]] = m
         return out
 
+    def _color_images(self, samples, size) -> Optional[Tensor]:
+        """``[B, 3, H, W]`` images (``img_rgb``) for the colour features, or None.
+
+        A smaller image is padded bottom/right with its own mean colour (the reference pads
+        the normalised image with 0, i.e. the normalisation mean); padded pixels are
+        ignored by the clustering and only enter the per-image normalisation.
+        """
+        if not getattr(self.segment_generator, 'use_color', False):
+            return None
+        images = []
+        for i, s in enumerate(samples):
+            if 'img_rgb' not in s:
+                raise ValueError(
+                    f'SPMLHead: sample {i} ({s.metainfo.get("img_path")}) has no img_rgb, '
+                    'which segment_generator.use_color needs; add '
+                    'dict(type="PackSPMLInputs", pack_image=True) to the train pipeline')
+            img = s.img_rgb.data.float()
+            pad = (0, size[1] - img.shape[-1], 0, size[0] - img.shape[-2])
+            if min(pad) < 0:
+                raise ValueError(f'img_rgb of {s.metainfo.get("img_path")} is larger '
+                                 f'({tuple(img.shape)}) than the label {tuple(size)}')
+            if any(pad):
+                mean = img.mean(dim=(1, 2), keepdim=True)
+                img = F.pad(img - mean, pad) + mean
+            images.append(img)
+        return torch.stack(images)
+
     def _image_tags(self, samples, semantic: Tensor) -> Tensor:
         tags = semantic.new_zeros(len(samples), self.num_classes, dtype=torch.bool)
         for i, s in enumerate(samples):
             t = s.metainfo.get('img_tags')
             if t is None:  # no AddImageTags in the pipeline: tags of the cropped label
+                if not self._warned_tags:
+                    warnings.warn(
+                        f'SPMLHead: no img_tags in the metainfo of {s.metainfo.get("img_path")}'
+                        '; image tags are taken from the (cropped) training label. Add '
+                        'dict(type="AddImageTags") to the train pipeline before any crop to '
+                        'take them from the full label (spec §1.3)')
+                    self._warned_tags = True
                 v = semantic[i].unique()
                 tags[i, v[v < self.num_classes]] = True
             else:
@@ -255,7 +335,9 @@ class SPMLHead(BaseDecodeHead):
         image_counts = all_gather_sizes(len(batch_data_samples), embedding.device)
         rank = get_rank()
         seg = self.segment_generator(embedding, semantic, overseg,
-                                     image_id_offset=sum(image_counts[:rank]))
+                                     image_id_offset=sum(image_counts[:rank]),
+                                     image=self._color_images(batch_data_samples,
+                                                              semantic.shape[-2:]))
 
         # gather every process's prototypes (with autograd, §4.9)
         seg_counts = all_gather_sizes(seg.prototypes.shape[0], embedding.device)

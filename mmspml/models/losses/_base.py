@@ -4,14 +4,13 @@ Every term is the one kernel :func:`mmspml.functional.pixel_segment_contrastive_
 (SegSort+ over a positive set, §4.1); the subclasses only choose the pixels, the
 prototypes and what "positive" means.
 """
-import math
-import numbers
 from typing import Optional
 
 import torch
 from torch import Tensor, nn
 
 from mmspml.functional import MemoryBatch, SegmentBatch, pixel_segment_contrastive_loss
+from mmspml.functional._utils import check_scalar
 from mmspml.utils.dist import reduce_mean
 
 
@@ -35,23 +34,13 @@ class _PixelSegmentLoss(nn.Module):
     def __init__(self, concentration: float, loss_weight: float = 1.0,
                  loss_name: str = 'loss_spml', chunk_size: Optional[int] = None):
         super().__init__()
-        if isinstance(concentration, bool) or not isinstance(concentration, numbers.Real) \
-                or not math.isfinite(concentration) or concentration <= 0:
-            raise ValueError('concentration must be a positive finite number, got '
-                             f'{concentration!r}')
-        if isinstance(loss_weight, bool) or not isinstance(loss_weight, numbers.Real) \
-                or not math.isfinite(loss_weight) or loss_weight < 0:
-            raise ValueError('loss_weight must be a non-negative finite number, got '
-                             f'{loss_weight!r}')
+        self.concentration = check_scalar(concentration, 'concentration', low=0, low_open=True)
+        self.loss_weight = check_scalar(loss_weight, 'loss_weight', low=0)
         if not isinstance(loss_name, str) or not loss_name.startswith('loss_'):
             raise ValueError(f"loss_name must be a str starting with 'loss_', got {loss_name!r}")
-        if chunk_size is not None and (isinstance(chunk_size, bool)
-                                       or not isinstance(chunk_size, int) or chunk_size < 1):
-            raise ValueError(f'chunk_size must be None or a positive int, got {chunk_size!r}')
-        self.concentration = float(concentration)
-        self.loss_weight = float(loss_weight)
         self._loss_name = loss_name
-        self.chunk_size = chunk_size
+        self.chunk_size = check_scalar(chunk_size, 'chunk_size', integer=True, low=1,
+                                       optional=True)
 
     @property
     def loss_name(self) -> str:

@@ -1,12 +1,11 @@
 """Feature-affinity term of SPML (spml-method.md §4.5)."""
-import math
-import numbers
 from typing import Optional
 
 from torch import Tensor
 
 from mmseg.registry import MODELS
 from mmspml.functional import MemoryBatch, SegmentBatch, nearest_labeled_label_sets
+from mmspml.functional._utils import check_scalar
 from ._base import _PixelSegmentLoss
 
 
@@ -41,10 +40,7 @@ class FeatureAffinityLoss(_PixelSegmentLoss):
                  loss_name: str = 'loss_feat_aff', threshold: float = 0.95,
                  chunk_size: Optional[int] = None):
         super().__init__(concentration, loss_weight, loss_name, chunk_size)
-        if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) \
-                or not math.isfinite(threshold) or not -1 <= threshold <= 1:
-            raise ValueError(f'threshold must be a number in [-1, 1], got {threshold!r}')
-        self.threshold = float(threshold)
+        self.threshold = check_scalar(threshold, 'threshold', low=-1, high=1)
 
     def _item_losses(self, batch: SegmentBatch, memory: Optional[MemoryBatch]) -> Tensor:
         sets = nearest_labeled_label_sets(batch.prototypes_with_loc, batch.prototype_semantic,

@@ -5,7 +5,8 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
-from mmspml.functional import SegmentResult, generate_segments
+from mmspml.functional import SegmentResult, color_features, generate_segments
+from mmspml.functional._utils import _check_size, check_scalar
 
 
 def resize_label(label: Tensor, size: Sequence[int]) -> Tensor:
@@ -37,24 +38,38 @@ class SegmentGenerator(nn.Module):
         use_overseg (bool): split clusters by over-segmentation region. With ``False``
             (or when a sample has no over-segmentation map) clusters are split by label
             only and every pixel of an image is in region 0.
-        ignore_index (int): label value of ignored pixels (never clustered).
+        ignore_index (int): label value of ignored pixels (never clustered). Inside
+            :class:`SPMLHead` it is the head's ``ignore_index`` (the head sets it).
+        use_color (bool): append the DensePose colour features of §2.3
+            (:func:`mmspml.functional.color_features`: the image filtered by the 5x5
+            distance kernel without padding, resized to the embedding, normalised per
+            image and channel) to the clustering feature, after the location. The image
+            comes from the data sample field ``img_rgb``
+            (``PackSPMLInputs(pack_image=True)``). Default False (VOC: location only).
+        color_kernel_size (int): size of the distance kernel (5).
     """
 
     def __init__(self, grid=(6, 6), iterations: int = 10, use_location: bool = True,
-                 use_overseg: bool = True, ignore_index: int = 255) -> None:
+                 use_overseg: bool = True, ignore_index: int = 255, use_color: bool = False,
+                 color_kernel_size: int = 5) -> None:
         super().__init__()
-        if len(tuple(grid)) != 2 or min(grid) < 1:
-            raise ValueError(f'SegmentGenerator: grid must be two positive ints, got {grid!r}')
-        if iterations < 0:
-            raise ValueError(f'SegmentGenerator: iterations must be >= 0, got {iterations}')
-        self.grid = tuple(int(g) for g in grid)
-        self.iterations = int(iterations)
+        try:
+            self.grid = _check_size(grid, 'grid')
+        except ValueError as exc:
+            raise ValueError(f'SegmentGenerator: {exc}') from None
+        self.iterations = check_scalar(iterations, 'SegmentGenerator: iterations',
+                                       integer=True, low=0)
         self.use_location = bool(use_location)
         self.use_overseg = bool(use_overseg)
-        self.ignore_index = int(ignore_index)
+        self.ignore_index = check_scalar(ignore_index, 'SegmentGenerator: ignore_index',
+                                         integer=True)
+        self.use_color = bool(use_color)
+        self.color_kernel_size = check_scalar(color_kernel_size,
+                                              'SegmentGenerator: color_kernel_size',
+                                              integer=True, low=3)
 
     def forward(self, embedding: Tensor, semantic: Tensor, overseg: Optional[Tensor] = None,
-                image_id_offset: int = 0) -> SegmentResult:
+                image_id_offset: int = 0, image: Optional[Tensor] = None) -> SegmentResult:
         """
         Args:
             embedding (Tensor): ``[B, D, h, w]`` raw embedding.
@@ -62,6 +77,8 @@ class SegmentGenerator(nn.Module):
             overseg (Tensor, optional): ``[B, H, W]`` region ids; ignored when
                 ``use_overseg`` is False.
             image_id_offset (int): global id of this process's first image.
+            image (Tensor, optional): ``[B, 3, H, W]`` input images; needed (only) with
+                ``use_color``.
         """
         size = embedding.shape[-2:]
         sem = resize_label(semantic, size)
@@ -70,12 +87,20 @@ class SegmentGenerator(nn.Module):
             region = resize_label(overseg, size)
             # region ids of ignored pixels do not matter; negative ids are not allowed
             region = torch.where(sem == self.ignore_index, torch.zeros_like(region), region)
+        extra = None
+        if self.use_color:
+            if image is None:
+                raise ValueError('SegmentGenerator(use_color=True) needs the input images '
+                                 "(data sample field 'img_rgb': add "
+                                 "PackSPMLInputs(pack_image=True) to the pipeline)")
+            extra = color_features(image.to(embedding.dtype), size, self.color_kernel_size)
         return generate_segments(
             embedding, sem, region, grid=self.grid, iterations=self.iterations,
             ignore_index=self.ignore_index, use_location=self.use_location,
-            image_id_offset=image_id_offset)
+            extra_features=extra, image_id_offset=image_id_offset)
 
     def extra_repr(self) -> str:
         return (f'grid={self.grid}, iterations={self.iterations}, '
-                f'use_location={self.use_location}, use_overseg={self.use_overseg}')
+                f'use_location={self.use_location}, use_overseg={self.use_overseg}, '
+                f'ignore_index={self.ignore_index}, use_color={self.use_color}')
 
