@@ -20,9 +20,11 @@ Times are medians of ``--repeats`` runs after one warm-up, the two implementatio
 alternating within each repeat (float32, the process's torch threads). The float64
 losses of both are compared on the same batch. Peak extra memory = the largest resident
 set size (``/proc/self/statm``, sampled every 0.5 ms by a thread) during one
-forward + backward minus the RSS just before it; glibc is told (``mallopt``) to serve
+forward + backward minus the RSS just before it, measured in a fresh process per
+implementation after one warm-up run; that process tells glibc (``mallopt``) to serve
 every allocation >= 64 KiB by ``mmap`` and to trim at once, so freed tensors leave the
-RSS immediately and the number is the real peak of live memory, not allocator caching.
+RSS immediately and the number is the real peak of live memory, not allocator caching
+(the timings run with the default allocator).
 It is reported relative to one ``[N, K]`` float32 logit matrix of the co-occurrence term
 (N valid pixels, K prototypes incl. memory).
 
@@ -35,6 +37,8 @@ import ctypes
 import gc
 import os
 import statistics
+import subprocess
+import sys
 import threading
 import time
 
@@ -196,11 +200,26 @@ def time_scale(name, repeats):
 
 
 def memory_scale(name):
-    """Peak extra memory of one fwd+bwd per implementation (after :func:`_fix_malloc`)."""
+    """Peak extra memory of one fwd+bwd per implementation, each in a fresh process.
+
+    The child sets :func:`_fix_malloc` before allocating anything, runs one warm-up
+    fwd+bwd and then measures a second one.
+    """
+    result = {}
+    for impl in ('oracle', 'mmspml'):
+        out = subprocess.run([sys.executable, os.path.abspath(__file__), '--memory-of',
+                              f'{name}:{impl}', '--threads', str(torch.get_num_threads())],
+                             capture_output=True, text=True, check=True)
+        result[impl] = int(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _memory_child(spec):
+    name, impl = spec.split(':')
+    _fix_malloc()
     _, impls = _implementations(name)
-    for impl in impls:
-        impls[impl](True)
-    return {impl: peak_extra_memory(lambda: impls[impl](True)) for impl in impls}
+    impls[impl](True)
+    print(peak_extra_memory(lambda: impls[impl](True)))
 
 
 def print_table(rows, repeats):
@@ -229,7 +248,15 @@ def main():
                    help='print a torch.profiler table of one mmspml fwd+bwd per scale')
     p.add_argument('--train-steps', type=int, default=0,
                    help='also time N training iterations of SPML vs partial CE (CamVid)')
+    p.add_argument('--threads', type=int, default=None,
+                   help='torch intra-op threads (default: torch\'s choice). On a CPU shared '
+                   'with other jobs, 1 avoids OpenMP barrier stalls that swamp the timings')
+    p.add_argument('--memory-of', help=argparse.SUPPRESS)  # internal: SCALE:IMPL
     args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.memory_of:
+        return _memory_child(args.memory_of)
     names = [n for n in args.scales.split(',') if n]
     for name in names:
         if name not in SCALES:
@@ -238,10 +265,7 @@ def main():
         for name in names:
             profile_scale(name)
         return
-    # times first, with the default allocator; then memory with RSS following live memory
     rows = [time_scale(name, args.repeats) for name in names]
-    if not _fix_malloc():
-        print('note: mallopt unavailable; peak memory includes allocator caching')
     for row in rows:
         row['memory'] = memory_scale(row['name'])
     if rows:

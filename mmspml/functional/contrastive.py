@@ -96,6 +96,12 @@ def pixel_segment_contrastive_loss(embeddings: Tensor, labels: Tensor, own_segme
         losses = embeddings.sum(dim=1) * 0 + prototypes.sum() * 0
     elif _exponent_range_ok(embeddings, prototypes, kappa):
         group, positive = _positive_groups(labels, prototype_labels, set_labels, dtype)
+        if reduction != 'none':
+            with_grad = torch.is_grad_enabled() and (embeddings.requires_grad
+                                                     or prototypes.requires_grad)
+            total = _GroupedSegSortSum.apply(embeddings, prototypes, own_segment, group,
+                                             positive, kappa, chunk_size, with_grad)
+            return total if reduction == 'sum' else total / n
         losses = _GroupedSegSort.apply(embeddings, prototypes, own_segment, group, positive,
                                        kappa, chunk_size)
     else:
@@ -159,89 +165,167 @@ def _unique_first(keys: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
     return values, first, inverse
 
 
+class _Groups:
+    """Per-call constants of the grouped evaluation (everything but the ``[c, K]`` blocks).
+
+    ``onehot [K, U]`` membership of each prototype in its group; per pixel:
+    ``positive``/``negative`` ``[N, U]`` group tables, ``has_other`` (a positive besides
+    the own segment), ``has_negative`` (a negative exists), ``own_negative`` (no other
+    positive and the own segment is not a positive: its term is the numerator *and* a
+    negative, the empty-set case of §4.1).
+    """
+
+    def __init__(self, x, mu, own, group, positive):
+        k, u = mu.shape[0], positive.shape[1]
+        self.onehot = x.new_zeros(k, u)
+        self.onehot[torch.arange(k, device=x.device), group] = 1
+        sizes = self.onehot.sum(0)
+        own_positive = positive.gather(1, group[own][:, None]).squeeze(1) > 0
+        count_positive = positive @ sizes
+        self.has_other = count_positive - own_positive.to(x.dtype) > 0.5
+        self.own_negative = ~own_positive & ~self.has_other
+        count_negative = k - count_positive - (~own_positive & self.has_other).to(x.dtype)
+        self.has_negative = count_negative > 0.5
+        self.positive, self.negative = positive, 1 - positive
+
+
+def _chunk_losses(block, own_c, own_logit, shift, groups, rows):
+    """Losses of one chunk from ``block = exp(z - shift)`` (``[c, K]``, own entry zeroed
+    in place). Returns ``(losses, own_exp, sum_q, sum_neg, gap)``, all ``[c]``."""
+    own_exp = block.gather(1, own_c).squeeze(1)
+    block.scatter_(1, own_c, 0)
+    g = block @ groups.onehot  # [c, U] sums of the other prototypes per group
+    sum_q = (g * groups.positive[rows]).sum(1)
+    sum_neg = (g * groups.negative[rows]).sum(1)
+    zero = block.new_zeros(())
+    sum_neg = sum_neg + torch.where(groups.own_negative[rows], own_exp, zero)
+    tiny = torch.finfo(block.dtype).tiny
+    has_other, has_negative = groups.has_other[rows], groups.has_negative[rows]
+    numerator = torch.where(has_other, sum_q.clamp_min(tiny).log() + shift, own_logit)
+    lse_neg = sum_neg.clamp_min(tiny).log() + shift
+    gap = torch.where(has_negative, lse_neg - numerator, zero)
+    losses = torch.where(has_negative, torch.nn.functional.softplus(gap), zero)
+    return losses, own_exp, sum_q, sum_neg, gap
+
+
+def _chunk_logit_grad_(block, scale, own_c, own_exp, sum_q, sum_neg, w, groups, rows):
+    """Turn ``block`` (``E`` with the own entry zeroed) into ``d loss / d z`` in place.
+
+    ``w [c]`` = upstream gradient times ``d softplus``; ``scale`` = a ``[c, K]`` buffer.
+    """
+    tiny = torch.finfo(block.dtype).tiny
+    zero = block.new_zeros(())
+    inv_neg = w / sum_neg.clamp_min(tiny)
+    has_other = groups.has_other[rows]
+    inv_q = torch.where(has_other, w / sum_q.clamp_min(tiny), zero)
+    coef = groups.negative[rows] * inv_neg[:, None] - groups.positive[rows] * inv_q[:, None]
+    block.mul_(torch.mm(coef, groups.onehot.t(), out=scale))
+    own_grad = torch.where(groups.own_negative[rows], own_exp * inv_neg, zero) \
+        - torch.where(has_other, zero, w)  # numerator = z_own when no other positive
+    block.scatter_(1, own_c, own_grad[:, None])
+    return block
+
+
 class _GroupedSegSort(Function):
     """Per-pixel SegSort+ losses ``[N]`` from groups of prototypes (module docstring).
 
-    Forward keeps only per-pixel scalars; backward recomputes the logits chunk by chunk.
-    With ``E_ik = exp(z_ik - m_i)`` (``m`` = the shift; own entry zeroed), ``G = E @ onehot(group)``,
-    ``S_Q = sum_u pos_iu G_iu``, ``S_neg = sum_u (1 - pos_iu) G_iu (+ E_own if the own
-    segment is a negative)``, ``num = log S_Q + m`` (or ``z_own``) and
-    ``loss = softplus(log S_neg + m - num)``; the gradient of the loss w.r.t. ``z_ik`` is
-    ``a_i (E_ik [k neg] / S_neg - E_ik [k in Q] / S_Q)`` with ``a = sigmoid(.)``.
+    With ``E_ik = exp(z_ik - m_i)`` (``m`` = the shift; own entry zeroed),
+    ``G = E @ onehot(group)``, ``S_Q = sum_u pos_iu G_iu``,
+    ``S_neg = sum_u (1 - pos_iu) G_iu (+ E_own if the own segment is a negative)``,
+    ``num = log S_Q + m`` (or ``z_own``) and ``loss = softplus(log S_neg + m - num)``;
+    ``d loss / d z_ik = a_i (E_ik [k neg] / S_neg - E_ik [k in Q] / S_Q)`` with
+    ``a = sigmoid(log S_neg + m - num)``. Forward keeps only per-pixel scalars; backward
+    recomputes each chunk's logits (the upstream gradient may differ per pixel).
     """
 
     @staticmethod
     def forward(ctx, x, mu, own, group, positive, kappa, chunk):
-        n, k, u = x.shape[0], mu.shape[0], positive.shape[1]
-        onehot = torch.zeros(k, u, dtype=x.dtype, device=x.device)
-        onehot[torch.arange(k, device=x.device), group] = 1
-        sizes = onehot.sum(0)
-        own_positive = positive.gather(1, group[own][:, None]).squeeze(1) > 0
-        count_positive = positive @ sizes
-        has_other = count_positive - own_positive.to(x.dtype) > 0.5
-        own_negative = ~own_positive & ~has_other  # own term in numerator and negatives
-        count_negative = k - count_positive - (~own_positive & has_other).to(x.dtype)
-        has_negative = count_negative > 0.5
-        negative = 1 - positive
+        n, k = x.shape[0], mu.shape[0]
+        groups = _Groups(x, mu, own, group, positive)
         xk, shift, xa, mua = _shifted_operands(x, mu, kappa)
-        sum_q, sum_neg, own_exp = (x.new_empty(n) for _ in range(3))
+        own_logit = (xk * mu[own]).sum(1)
+        losses, sum_q, sum_neg, gap = (x.new_empty(n) for _ in range(4))
         buffer = x.new_empty(min(chunk, n), k)
         for s in range(0, n, chunk):
             e = min(s + chunk, n)
             block = torch.mm(xa[s:e], mua.t(), out=buffer[:e - s]).exp_()  # exp(z - shift)
-            o = own[s:e, None]
-            own_exp[s:e] = block.gather(1, o).squeeze(1)
-            block.scatter_(1, o, 0)
-            g = block @ onehot  # [c, U] sums of the other prototypes per group
-            sum_q[s:e] = (g * positive[s:e]).sum(1)
-            sum_neg[s:e] = (g * negative[s:e]).sum(1)
-        own_logit = (xk * mu[own]).sum(1)
-        sum_neg = sum_neg + torch.where(own_negative, own_exp, own_exp.new_zeros(()))
-        numerator = torch.where(has_other, sum_q.clamp_min(torch.finfo(x.dtype).tiny).log()
-                                + shift, own_logit)
-        lse_neg = sum_neg.clamp_min(torch.finfo(x.dtype).tiny).log() + shift
-        gap = torch.where(has_negative, lse_neg - numerator, x.new_zeros(()))
-        losses = torch.where(has_negative, torch.nn.functional.softplus(gap), x.new_zeros(()))
-        ctx.save_for_backward(x, mu, own, onehot, positive, shift, sum_q, sum_neg, gap,
-                              has_other, has_negative, own_negative)
-        ctx.kappa, ctx.chunk = kappa, chunk
+            losses[s:e], _, sum_q[s:e], sum_neg[s:e], gap[s:e] = _chunk_losses(
+                block, own[s:e, None], own_logit[s:e], shift[s:e], groups, slice(s, e))
+        ctx.save_for_backward(x, mu, own, shift, sum_q, sum_neg, gap)
+        ctx.groups, ctx.kappa, ctx.chunk = groups, kappa, chunk
         return losses
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_losses):
-        (x, mu, own, onehot, positive, shift, sum_q, sum_neg, gap, has_other, has_negative,
-         own_negative) = ctx.saved_tensors
-        kappa, chunk = ctx.kappa, ctx.chunk
+        x, mu, own, shift, sum_q, sum_neg, gap = ctx.saved_tensors
+        groups, kappa, chunk = ctx.groups, ctx.kappa, ctx.chunk
         n, k = x.shape[0], mu.shape[0]
-        tiny = torch.finfo(x.dtype).tiny
-        zero = x.new_zeros(())
-        w = torch.where(has_negative, grad_losses * torch.sigmoid(gap), zero)  # d loss / d gap
-        inv_neg = w / sum_neg.clamp_min(tiny)
-        inv_q = torch.where(has_other, w / sum_q.clamp_min(tiny), zero)
-        # d loss / d z_ik = E_ik * coef[i, group_k] for every k but the own segment
-        coef = (1 - positive) * inv_neg[:, None] - positive * inv_q[:, None]
-        own_fallback = torch.where(has_other, zero, w)  # numerator = z_own
+        w = torch.where(groups.has_negative, grad_losses * torch.sigmoid(gap), x.new_zeros(()))
         xk, _, xa, mua = _shifted_operands(x, mu, kappa, shift)
         grad_xk = torch.empty_like(x) if ctx.needs_input_grad[0] else None
         grad_mu = torch.zeros_like(mu) if ctx.needs_input_grad[1] else None
-        buffer = x.new_empty(min(chunk, n), k)
-        scale = x.new_empty(min(chunk, n), k)
+        buffer, scale = x.new_empty(min(chunk, n), k), x.new_empty(min(chunk, n), k)
         for s in range(0, n, chunk):
             e = min(s + chunk, n)
             block = torch.mm(xa[s:e], mua.t(), out=buffer[:e - s]).exp_()
             o = own[s:e, None]
             own_exp = block.gather(1, o).squeeze(1)
-            block.mul_(torch.mm(coef[s:e], onehot.t(), out=scale[:e - s]))
-            own_grad = torch.where(own_negative[s:e], own_exp * inv_neg[s:e], zero) \
-                - own_fallback[s:e]
-            block.scatter_(1, o, own_grad[:, None])  # d loss / d z
+            _chunk_logit_grad_(block, scale[:e - s], o, own_exp, sum_q[s:e], sum_neg[s:e],
+                               w[s:e], groups, slice(s, e))
             if grad_xk is not None:
                 torch.mm(block, mu, out=grad_xk[s:e])
             if grad_mu is not None:
                 grad_mu.addmm_(block.t(), xk[s:e])
         grad_x = grad_xk * kappa if grad_xk is not None else None
         return grad_x, grad_mu, None, None, None, None, None
+
+
+class _GroupedSegSortSum(Function):
+    """``sum_i loss_i`` (a scalar) with the gradient computed during the forward pass.
+
+    The upstream gradient of a sum is the same for every pixel, so ``d sum / d x`` and
+    ``d sum / d mu`` can be accumulated chunk by chunk while each block of ``E`` is
+    still in memory: one matrix product and one ``exp`` per logit in all, instead of
+    recomputing them in the backward pass. Backward only scales the stored gradients.
+    ``with_grad=False`` skips that work (no autograd recording).
+    """
+
+    @staticmethod
+    def forward(ctx, x, mu, own, group, positive, kappa, chunk, with_grad):
+        n, k = x.shape[0], mu.shape[0]
+        groups = _Groups(x, mu, own, group, positive)
+        xk, shift, xa, mua = _shifted_operands(x, mu, kappa)
+        own_logit = (xk * mu[own]).sum(1)
+        total = x.new_zeros(())
+        grad_xk = x.new_empty(x.shape) if with_grad else None
+        grad_mu = x.new_zeros(mu.shape) if with_grad else None
+        buffer = x.new_empty(min(chunk, n), k)
+        scale = x.new_empty(min(chunk, n), k) if with_grad else None
+        zero = x.new_zeros(())
+        for s in range(0, n, chunk):
+            e, rows, o = min(s + chunk, n), slice(s, min(s + chunk, n)), own[s:s + chunk, None]
+            block = torch.mm(xa[rows], mua.t(), out=buffer[:e - s]).exp_()
+            losses, own_exp, sum_q, sum_neg, gap = _chunk_losses(
+                block, o, own_logit[rows], shift[rows], groups, rows)
+            total = total + losses.sum()
+            if with_grad:
+                w = torch.where(groups.has_negative[rows], torch.sigmoid(gap), zero)
+                _chunk_logit_grad_(block, scale[:e - s], o, own_exp, sum_q, sum_neg, w,
+                                   groups, rows)
+                torch.mm(block, mu, out=grad_xk[rows])
+                grad_mu.addmm_(block.t(), xk[rows])
+        if with_grad:
+            ctx.save_for_backward(grad_xk.mul_(kappa), grad_mu)
+        return total
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_total):
+        grad_x, grad_mu = ctx.saved_tensors
+        return (grad_x * grad_total if ctx.needs_input_grad[0] else None,
+                grad_mu * grad_total if ctx.needs_input_grad[1] else None,
+                None, None, None, None, None, None)
 
 
 def _shifted_operands(x: Tensor, mu: Tensor, kappa: float, shift: Optional[Tensor] = None):

@@ -117,7 +117,8 @@ def test_float32_matches_float64_at_kappa_16(seed, flavour):
 
 
 @pytest.mark.parametrize('flavour', ['single', 'set'])
-def test_gradcheck(flavour):
+@pytest.mark.parametrize('reduction', ['none', 'mean'])
+def test_gradcheck(flavour, reduction):
     x, own, mu, pl, yl, ps, ys = _random_problem(5, n=7, k=5, d=3, classes=3)
     y, p = (yl, pl) if flavour == 'single' else (ys, ps)
     if flavour == 'set':
@@ -127,7 +128,7 @@ def test_gradcheck(flavour):
     mu.requires_grad_(True)
 
     def fn(a, b):
-        return pixel_segment_contrastive_loss(a, y, own, b, p, 3.0, reduction='none')
+        return pixel_segment_contrastive_loss(a, y, own, b, p, 3.0, reduction=reduction)
 
     assert torch.autograd.gradcheck(fn, (x, mu))
 
@@ -225,7 +226,8 @@ def test_retrieval_accuracy():
 
 @pytest.mark.parametrize('seed', [0, 1, 2])
 @pytest.mark.parametrize('flavour', ['single', 'set'])
-def test_grouped_fast_path_equals_masked_evaluation(seed, flavour):
+@pytest.mark.parametrize('reduction', ['none', 'sum'])
+def test_grouped_fast_path_equals_masked_evaluation(seed, flavour, reduction):
     # labels drawn independently of the own segment: the own prototype may be a
     # negative, a pixel may have no positive at all, a set may be empty
     from mmspml.functional.contrastive import _masked_segsort_plus
@@ -239,11 +241,15 @@ def test_grouped_fast_path_equals_masked_evaluation(seed, flavour):
     for fast in (True, False):
         xa, mua = x.clone().requires_grad_(True), mu.clone().requires_grad_(True)
         if fast:
-            losses = pixel_segment_contrastive_loss(xa, y, own, mua, p, 7.0, 'none',
+            losses = pixel_segment_contrastive_loss(xa, y, own, mua, p, 7.0, reduction,
                                                     chunk_size=9)
         else:
             losses = _masked_segsort_plus(xa, y, own, mua, p, 7.0, flavour == 'set', 1000)
-        (losses * torch.linspace(0.5, 2, 40, dtype=F64)).sum().backward()
+            losses = losses if reduction == 'none' else losses.sum()
+        # per-pixel losses get different upstream gradients; the sum's gradient is
+        # computed during the forward pass and scaled by the upstream value
+        weight = torch.linspace(0.5, 2, 40, dtype=F64) if reduction == 'none' else 1.7
+        (losses * weight).sum().backward()
         results.append((losses.detach(), xa.grad, mua.grad))
     for a, b in zip(*results):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
@@ -262,9 +268,9 @@ def test_spread_logits_use_the_masked_evaluation_in_float32():
 
 
 def test_chunk_size_bounds_the_kernel_memory():
-    # the fast path never holds more than two [chunk, K] blocks: with chunk 16 an
-    # [N = 4096, K = 64] problem allocates no tensor with N * K elements
-    x, own, mu, pl, yl, _, _ = _random_problem(6, n=4096, k=64, d=8)
+    # the fast path never holds more than two [chunk, K] blocks: with chunk 64 an
+    # [N = 2048, K = 64] problem allocates no tensor with N * K / 4 elements
+    x, own, mu, pl, yl, _, _ = _random_problem(6, n=2048, k=64, d=8)
     x.requires_grad_(True)
     largest = []
 
@@ -275,7 +281,10 @@ def test_chunk_size_bounds_the_kernel_memory():
                 largest.append(out.numel())
             return out
 
-    with Spy():
-        loss = pixel_segment_contrastive_loss(x, yl, own, mu, pl, 6.0, chunk_size=16)
-        loss.backward()
-    assert max(largest) < 4096 * 64 // 4
+    for reduction in ('mean', 'none'):
+        largest.clear()
+        with Spy():
+            loss = pixel_segment_contrastive_loss(x, yl, own, mu, pl, 6.0, reduction,
+                                                  chunk_size=64)
+            loss.sum().backward()
+        assert 64 * 64 <= max(largest) < 2048 * 64 // 4

@@ -1,7 +1,6 @@
 """Semantic co-occurrence term of SPML (spml-method.md §4.3)."""
 from typing import Optional
 
-from torch import Tensor
 
 from mmseg.registry import MODELS
 from mmspml.functional import MemoryBatch, SegmentBatch
@@ -31,7 +30,7 @@ class SemanticCooccurrenceLoss(_PixelSegmentLoss):
                  loss_name: str = 'loss_sem_occ', chunk_size: Optional[int] = None):
         super().__init__(concentration, loss_weight, loss_name, chunk_size)
 
-    def _item_losses(self, batch: SegmentBatch, memory: Optional[MemoryBatch]) -> Tensor:
+    def _loss_sum(self, batch: SegmentBatch, memory: Optional[MemoryBatch]):
         num_classes = batch.num_classes
         tags = batch.prototype_tags[:, 1:num_classes] != 0  # [K, C-1]
         prototypes = batch.prototypes
@@ -40,4 +39,6 @@ class SemanticCooccurrenceLoss(_PixelSegmentLoss):
                                                  memory.tags[:, 1:num_classes] != 0)
         # a segment lies in one image, so its tags are its pixels' image tags
         pixel_tags = tags[batch.segment_ids]
-        return self._contrast(batch.embeddings, pixel_tags, batch.segment_ids, prototypes, tags)
+        total = self._contrast(batch.embeddings, pixel_tags, batch.segment_ids, prototypes,
+                               tags)
+        return total, batch.embeddings.shape[0]
