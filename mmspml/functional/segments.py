@@ -180,8 +180,7 @@ def segment_prototypes(embeddings: Tensor, cluster_ids: Tensor, image_ids: Tenso
         features_with_loc = embeddings
     _check_tensor(features_with_loc, 'features_with_loc', dim=2, floating=True, shape=(p, None))
 
-    keys = torch.stack([image_ids, cluster_ids, semantic, region], dim=1).long()
-    unique_keys, segment_ids = torch.unique(keys, dim=0, return_inverse=True)
+    unique_keys, segment_ids = _unique_rows([image_ids, cluster_ids, semantic, region])
     k = unique_keys.shape[0]
     prototypes = l2_normalize(
         embeddings.new_zeros(k, embeddings.shape[1]).index_add(0, segment_ids, embeddings))
@@ -205,6 +204,35 @@ def segment_prototypes(embeddings: Tensor, cluster_ids: Tensor, image_ids: Tenso
         prototype_semantic=unique_keys[:, 2],
         prototype_region=unique_keys[:, 3],
         prototype_image_ids=unique_keys[:, 0])
+
+
+def _unique_rows(columns):
+    """``torch.unique(stack(columns, 1), dim=0, return_inverse=True)``, fast.
+
+    ``unique(dim=0)`` compares rows one by one on CPU (tens of thousands of tiny ops);
+    packing each row into one int64 (mixed radix over the column ranges, first column
+    most significant) keeps the lexicographic order and needs a 1-D ``unique``. Falls
+    back to ``unique(dim=0)`` if the ranges do not fit in 63 bits.
+    """
+    keys = torch.stack(columns, dim=1).long()
+    if keys.shape[0] == 0:
+        return torch.unique(keys, dim=0, return_inverse=True)
+    low, high = keys.min(dim=0).values, keys.max(dim=0).values
+    spans = [int(v) for v in (high - low + 1)]
+    total = 1
+    for span in spans:
+        total *= span
+    if total >= 2**63:
+        return torch.unique(keys, dim=0, return_inverse=True)
+    packed = torch.zeros_like(keys[:, 0])
+    for j, span in enumerate(spans):
+        packed = packed * span + (keys[:, j] - low[j])
+    values, inverse = torch.unique(packed, return_inverse=True)
+    unique_keys = keys.new_empty(len(values), keys.shape[1])
+    for j in range(len(spans) - 1, -1, -1):
+        unique_keys[:, j] = values % spans[j] + low[j]
+        values = torch.div(values, spans[j], rounding_mode='floor')
+    return unique_keys, inverse
 
 
 def generate_segments(embedding: Tensor, semantic: Tensor, region: Optional[Tensor],

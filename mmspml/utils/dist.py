@@ -7,15 +7,15 @@ averaging reproduces the single-process mean over the whole batch exactly.
 
 Rank, world size, gathering and reduction are mmengine's (``mmengine.dist``; ``get_rank``
 is re-exported for the head); what is new here is the gather of tensors whose first
-dimension differs per rank, with gradients flowing back to every rank, and the
-global-count mean.
+dimension differs per rank, with gradients flowing back to every rank, and the sum over
+ranks (of the item counts the losses divide by).
 """
 from typing import List
 
 import torch
 from mmengine.dist import all_gather, all_reduce, get_rank, get_world_size
 
-__all__ = ['get_rank', 'all_gather_sizes', 'all_gather_cat', 'reduce_mean']
+__all__ = ['get_rank', 'all_gather_sizes', 'all_gather_cat', 'all_reduce_sum']
 
 
 def all_gather_sizes(n: int, device=None) -> List[int]:
@@ -50,16 +50,8 @@ def all_gather_cat(tensor: torch.Tensor, sizes: List[int] = None,
     return torch.cat(parts, 0)
 
 
-def reduce_mean(values: torch.Tensor) -> torch.Tensor:
-    """Mean of ``values`` ([n], this rank's items) over the items of *all* ranks.
-
-    Returns ``sum_local / n_global * world_size``: DDP averages gradients over ranks, so
-    the effective gradient is exactly that of the global mean. With no item anywhere the
-    result is a zero that keeps the graph (never NaN, spml-method.md §8 item 17).
-    """
-    n_global = values.new_tensor(float(values.numel())).detach()
-    all_reduce(n_global, op='sum')
-    total = values.sum()
-    if float(n_global) == 0:
-        return total * 0.0
-    return total * (get_world_size() / n_global)
+def all_reduce_sum(value: torch.Tensor) -> torch.Tensor:
+    """Sum of a (detached copy of a) tensor over ranks; the tensor itself when alone."""
+    value = value.detach().clone()
+    all_reduce(value, op='sum')
+    return value

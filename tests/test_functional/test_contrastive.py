@@ -117,7 +117,8 @@ def test_float32_matches_float64_at_kappa_16(seed, flavour):
 
 
 @pytest.mark.parametrize('flavour', ['single', 'set'])
-def test_gradcheck(flavour):
+@pytest.mark.parametrize('reduction', ['none', 'mean'])
+def test_gradcheck(flavour, reduction):
     x, own, mu, pl, yl, ps, ys = _random_problem(5, n=7, k=5, d=3, classes=3)
     y, p = (yl, pl) if flavour == 'single' else (ys, ps)
     if flavour == 'set':
@@ -127,7 +128,7 @@ def test_gradcheck(flavour):
     mu.requires_grad_(True)
 
     def fn(a, b):
-        return pixel_segment_contrastive_loss(a, y, own, b, p, 3.0, reduction='none')
+        return pixel_segment_contrastive_loss(a, y, own, b, p, 3.0, reduction=reduction)
 
     assert torch.autograd.gradcheck(fn, (x, mu))
 
@@ -221,3 +222,69 @@ def test_retrieval_accuracy():
     assert retrieval_accuracy(q[:0], pl[:0], p, pl).item() == 0.0
     with pytest.raises(ValueError, match='k'):
         retrieval_accuracy(q, torch.tensor([0, 1]), p, pl, k=0)
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2])
+@pytest.mark.parametrize('flavour', ['single', 'set'])
+@pytest.mark.parametrize('reduction', ['none', 'sum'])
+def test_grouped_fast_path_equals_masked_evaluation(seed, flavour, reduction):
+    # labels drawn independently of the own segment: the own prototype may be a
+    # negative, a pixel may have no positive at all, a set may be empty
+    from mmspml.functional.contrastive import _masked_segsort_plus
+    g = torch.Generator().manual_seed(seed)
+    x, own, mu, pl, _, ps, _ = _random_problem(seed, n=40, k=11, classes=4)
+    if flavour == 'single':
+        y, p = torch.randint(0, 6, (40,), generator=g), pl
+    else:
+        y, p = torch.rand(40, 4, generator=g) < 0.3, ps
+    results = []
+    for fast in (True, False):
+        xa, mua = x.clone().requires_grad_(True), mu.clone().requires_grad_(True)
+        if fast:
+            losses = pixel_segment_contrastive_loss(xa, y, own, mua, p, 7.0, reduction,
+                                                    chunk_size=9)
+        else:
+            losses = _masked_segsort_plus(xa, y, own, mua, p, 7.0, flavour == 'set', 1000)
+            losses = losses if reduction == 'none' else losses.sum()
+        # per-pixel losses get different upstream gradients; the sum's gradient is
+        # computed during the forward pass and scaled by the upstream value
+        weight = torch.linspace(0.5, 2, 40, dtype=F64) if reduction == 'none' else 1.7
+        (losses * weight).sum().backward()
+        results.append((losses.detach(), xa.grad, mua.grad))
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_spread_logits_use_the_masked_evaluation_in_float32():
+    # unit vectors: logits span 2 * kappa; at kappa = 60 (120 > 80) exp(z - shift) could
+    # underflow in float32, so the kernel evaluates masked log-sum-exps instead (kappa 30
+    # takes the fast path); both match float64
+    x, own, mu, pl, yl, _, _ = _random_problem(4, n=25, k=7)
+    for kappa in (30.0, 60.0):
+        l64 = pixel_segment_contrastive_loss(x, yl, own, mu, pl, kappa, 'none')
+        l32 = pixel_segment_contrastive_loss(x.float(), yl, own, mu.float(), pl, kappa, 'none')
+        assert torch.isfinite(l32).all()
+        torch.testing.assert_close(l32.double(), l64, rtol=1e-4, atol=1e-5)
+
+
+def test_chunk_size_bounds_the_kernel_memory():
+    # the fast path never holds more than two [chunk, K] blocks: with chunk 64 an
+    # [N = 2048, K = 64] problem allocates no tensor with N * K / 4 elements
+    x, own, mu, pl, yl, _, _ = _random_problem(6, n=2048, k=64, d=8)
+    x.requires_grad_(True)
+    largest = []
+
+    class Spy(torch.utils._python_dispatch.TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if isinstance(out, torch.Tensor):
+                largest.append(out.numel())
+            return out
+
+    for reduction in ('mean', 'none'):
+        largest.clear()
+        with Spy():
+            loss = pixel_segment_contrastive_loss(x, yl, own, mu, pl, 6.0, reduction,
+                                                  chunk_size=64)
+            loss.sum().backward()
+        assert 64 * 64 <= max(largest) < 2048 * 64 // 4

@@ -7,20 +7,24 @@ prototypes and what "positive" means.
 from typing import Optional
 
 import torch
+from mmengine.dist import get_world_size
 from torch import Tensor, nn
 
 from mmspml.functional import MemoryBatch, SegmentBatch, pixel_segment_contrastive_loss
 from mmspml.functional._utils import check_scalar
-from mmspml.utils.dist import reduce_mean
+from mmspml.utils.dist import all_reduce_sum
 
 
 class _PixelSegmentLoss(nn.Module):
     """Base class: ``forward(batch, memory) = loss_weight * global mean of the items``.
 
-    Subclasses implement :meth:`_item_losses`, returning the per-item losses of this
-    process (pixels, or images for the image-similarity term); their mean over all
-    processes is taken with :func:`mmspml.utils.dist.reduce_mean` (0, not NaN, when no
-    process has an item, §8 item 17).
+    Subclasses implement :meth:`_loss_sum`, returning the sum of the per-item losses of
+    this process (items = pixels, or images for the image-similarity term) and their
+    number; the mean over the items of all processes is ``sum * world_size / n_global``
+    (DDP averages gradients over ranks, so this is the gradient of the global mean), and
+    0, not NaN, when no process has an item (§8 item 17). The kernel is asked for sums,
+    not per-pixel losses: it then computes the gradient while the logits are in memory
+    (:func:`mmspml.functional.pixel_segment_contrastive_loss`).
 
     Args:
         concentration (float): ``kappa > 0`` of the kernel.
@@ -61,18 +65,23 @@ class _PixelSegmentLoss(nn.Module):
             raise TypeError(f'batch must be a SegmentBatch, got {type(batch).__name__}')
         if memory is not None and not isinstance(memory, MemoryBatch):
             raise TypeError(f'memory must be None or a MemoryBatch, got {type(memory).__name__}')
-        return self.loss_weight * reduce_mean(self._item_losses(batch, memory))
+        total, count = self._loss_sum(batch, memory)
+        n_global = all_reduce_sum(total.new_tensor(float(count)))
+        if float(n_global) == 0:
+            return total * 0.0
+        return self.loss_weight * total * (get_world_size() / n_global)
 
-    def _item_losses(self, batch: SegmentBatch, memory: Optional[MemoryBatch]) -> Tensor:
-        """Per-item losses ``[n]`` of this process."""
+    def _loss_sum(self, batch: SegmentBatch, memory: Optional[MemoryBatch]):
+        """``(sum of this process's item losses (scalar), number of items)``."""
         raise NotImplementedError
 
     def _contrast(self, embeddings: Tensor, labels: Tensor, own_segment: Tensor,
-                  prototypes: Tensor, prototype_labels: Tensor) -> Tensor:
-        """Per-pixel kernel losses ``[N]`` (see the functional for the shapes)."""
+                  prototypes: Tensor, prototype_labels: Tensor,
+                  reduction: str = 'sum') -> Tensor:
+        """The kernel's sum (or mean) over the pixels (see the functional for the shapes)."""
         return pixel_segment_contrastive_loss(
             embeddings, labels, own_segment, prototypes, prototype_labels,
-            self.concentration, reduction='none', chunk_size=self.chunk_size)
+            self.concentration, reduction=reduction, chunk_size=self.chunk_size)
 
     @staticmethod
     def _with_memory(prototypes: Tensor, labels: Tensor, memory_prototypes: Tensor,

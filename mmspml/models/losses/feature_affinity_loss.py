@@ -1,7 +1,6 @@
 """Feature-affinity term of SPML (spml-method.md §4.5)."""
 from typing import Optional
 
-from torch import Tensor
 
 from mmseg.registry import MODELS
 from mmspml.functional import MemoryBatch, SegmentBatch, nearest_labeled_label_sets
@@ -42,13 +41,14 @@ class FeatureAffinityLoss(_PixelSegmentLoss):
         super().__init__(concentration, loss_weight, loss_name, chunk_size)
         self.threshold = check_scalar(threshold, 'threshold', low=-1, high=1)
 
-    def _item_losses(self, batch: SegmentBatch, memory: Optional[MemoryBatch]) -> Tensor:
+    def _loss_sum(self, batch: SegmentBatch, memory: Optional[MemoryBatch]):
         sets = nearest_labeled_label_sets(batch.prototypes_with_loc, batch.prototype_semantic,
                                           batch.prototype_image_ids, batch.num_classes,
                                           self.threshold)
         sets = sets | ~sets.any(dim=1, keepdim=True)  # empty -> all classes
-        return self._contrast(batch.embeddings, sets[batch.segment_ids], batch.segment_ids,
-                              batch.prototypes, sets)
+        total = self._contrast(batch.embeddings, sets[batch.segment_ids], batch.segment_ids,
+                               batch.prototypes, sets)
+        return total, batch.embeddings.shape[0]
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f', threshold={self.threshold}'

@@ -37,7 +37,7 @@ class ImageSimilarityLoss(_PixelSegmentLoss):
                              f'{use_location_features!r}')
         self.use_location_features = use_location_features
 
-    def _item_losses(self, batch: SegmentBatch, memory: Optional[MemoryBatch]) -> Tensor:
+    def _loss_sum(self, batch: SegmentBatch, memory: Optional[MemoryBatch]):
         features = batch.embeddings_with_loc if self.use_location_features else batch.embeddings
         # this process's segments, with prototypes from this process's pixels
         segments, own = torch.unique(batch.segment_ids, return_inverse=True)
@@ -46,17 +46,16 @@ class ImageSimilarityLoss(_PixelSegmentLoss):
         regions = batch.prototype_region[segments]
         segment_images = batch.prototype_image_ids[segments]
         # a loop over the few images of this process; each is one small kernel call
-        per_image = []
-        for image in torch.unique(batch.image_ids):
+        total = features.sum() * 0  # keeps the graph when there is no image
+        images = torch.unique(batch.image_ids)
+        for image in images:
             pixels = batch.image_ids == image
             in_image = segment_images == image
             local = torch.cumsum(in_image.long(), 0) - 1
-            per_image.append(self._contrast(
+            total = total + self._contrast(
                 features[pixels], batch.region[pixels], local[own[pixels]],
-                prototypes[in_image], regions[in_image]).mean())
-        if not per_image:
-            return features.new_zeros(0) + features.sum() * 0  # keeps the graph
-        return torch.stack(per_image)
+                prototypes[in_image], regions[in_image], reduction='mean')
+        return total, len(images)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f', use_location_features={self.use_location_features}'

@@ -34,7 +34,7 @@ class SemanticAnnotationLoss(_PixelSegmentLoss):
                  loss_name: str = 'loss_sem_ann', chunk_size: Optional[int] = None):
         super().__init__(concentration, loss_weight, loss_name, chunk_size)
 
-    def _item_losses(self, batch: SegmentBatch, memory: Optional[MemoryBatch]) -> Tensor:
+    def _loss_sum(self, batch: SegmentBatch, memory: Optional[MemoryBatch]):
         num_classes = batch.num_classes
         pixels = batch.semantic < num_classes
         labeled = batch.prototype_semantic < num_classes
@@ -46,8 +46,9 @@ class SemanticAnnotationLoss(_PixelSegmentLoss):
             keep = memory.semantic < num_classes
             prototypes, labels = self._with_memory(prototypes, labels, memory.prototypes[keep],
                                                    memory.semantic[keep])
-        return self._contrast(batch.embeddings[pixels], batch.semantic[pixels],
-                              compact[batch.segment_ids[pixels]], prototypes, labels)
+        total = self._contrast(batch.embeddings[pixels], batch.semantic[pixels],
+                               compact[batch.segment_ids[pixels]], prototypes, labels)
+        return total, int(pixels.sum())
 
     @torch.no_grad()
     def retrieval_accuracy(self, batch: SegmentBatch, memory: Optional[MemoryBatch] = None,

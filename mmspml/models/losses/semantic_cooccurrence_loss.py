@@ -47,7 +47,7 @@ class SemanticCooccurrenceLoss(_PixelSegmentLoss):
         cols = torch.arange(num_classes, device=device)
         return cols if self.background_index is None else cols[cols != self.background_index]
 
-    def _item_losses(self, batch: SegmentBatch, memory: Optional[MemoryBatch]) -> Tensor:
+    def _loss_sum(self, batch: SegmentBatch, memory: Optional[MemoryBatch]):
         num_classes = batch.num_classes
         fg = self._foreground(num_classes, batch.prototype_tags.device)
         tags = batch.prototype_tags[:, fg] != 0  # [K, C-1] (C without a background)
@@ -57,7 +57,9 @@ class SemanticCooccurrenceLoss(_PixelSegmentLoss):
                                                  memory.tags[:, fg.to(memory.tags.device)] != 0)
         # a segment lies in one image, so its tags are its pixels' image tags
         pixel_tags = tags[batch.segment_ids]
-        return self._contrast(batch.embeddings, pixel_tags, batch.segment_ids, prototypes, tags)
+        total = self._contrast(batch.embeddings, pixel_tags, batch.segment_ids, prototypes,
+                               tags)
+        return total, batch.embeddings.shape[0]
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f', background_index={self.background_index}'
