@@ -3,7 +3,8 @@
 Trains every run of the table (same pretrained EfficientNet-Lite0, data, crop, seed and
 iteration budget) with ``tools/train.py`` on the CamVid train split, evaluates the last
 checkpoint on the val split with ``tools/test.py``, and prints an mmseg-style table
-(mIoU and per-class IoU, training wall time). With ``--write-docs`` the table and the
+(mIoU and per-class IoU, training wall time including the final validation, and the
+median seconds per training iteration). With ``--write-docs`` the table and the
 exact commands replace the section between the markers in ``docs/benchmarks.md``.
 
     python tools/benchmark_camvid.py                      # every run, 1000 iterations
@@ -14,11 +15,13 @@ Runs are sequential (each uses both cores); finished runs are kept in
 ``WORK_DIR/results.json`` and skipped when run again with the same settings.
 """
 import argparse
+import glob
 import hashlib
 import json
 import os
 import os.path as osp
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -113,11 +116,26 @@ def run(name, args):
                 test_cmd=' '.join(test[1:]))
 
 
+def median_iter_time(result):
+    """Median seconds per training iteration from the run's mmengine scalars.json (robust
+    to a slow start or a busy machine for part of the run), or None."""
+    cmd = result['train_cmd'].split()
+    work = osp.join(REPO, cmd[cmd.index('--work-dir') + 1])
+    times = []
+    for path in glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json')):
+        for line in open(path):
+            rec = json.loads(line)
+            if 'time' in rec and 'loss' in rec:
+                times.append(rec['time'])
+    return statistics.median(times) if times else None
+
+
 def table(results):
-    head = ['run', 'mIoU', *CLASSES, 'train s']
+    head = ['run', 'mIoU', *CLASSES, 'train s', 's/iter']
     rows = [[r['what'] + (f" ({' '.join(r['cfg_options'])})" if r['cfg_options'] else ''),
              f"{r['mIoU']:.2f}", *(f"{r['IoU'][c]:.1f}" for c in CLASSES),
-             f"{r['train_wall_s']:.0f}"] for r in results]
+             f"{r['train_wall_s']:.0f}",
+             f"{median_iter_time(r):.2f}" if median_iter_time(r) else '-'] for r in results]
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     lines += ['| ' + ' | '.join(r) + ' |' for r in rows]
     return '\n'.join(lines)
