@@ -1,4 +1,4 @@
-"""Pure-torch SPML math (spml-method.md §2.3, §3, §4, §6.3); imports nothing from mmseg.
+"""Pure-torch SPML math (spml-method.md §2.3, §3, §4, §6.2, §6.3, §6.5); imports nothing from mmseg.
 
 Shape shorthand used throughout: B images, h x w embedding resolution, P pixels,
 D embedding dims, K segments / clusters, M memory prototypes, C classes.
@@ -6,7 +6,9 @@ D embedding dims, K segments / clusters, M memory prototypes, C classes.
 from ._utils import l2_normalize, location_features
 from .contrastive import pixel_segment_contrastive_loss, retrieval_accuracy
 from .kmeans import batched_spherical_kmeans, grid_init_labels, spherical_kmeans
-from .knn import knn_vote, nearest_labeled_label_sets
+from .knn import (knn_segment_scores, knn_vote, nearest_labeled_label_sets,
+                  segment_majority_labels)
+from .random_walk import random_walk, random_walk_transition, restrict_class_scores
 from .segments import (MemoryBatch, SegmentBatch, SegmentResult, generate_segments,
                        segment_prototypes)
 
@@ -14,5 +16,6 @@ __all__ = [
     'l2_normalize', 'location_features', 'grid_init_labels', 'spherical_kmeans',
     'batched_spherical_kmeans', 'generate_segments', 'segment_prototypes', 'SegmentResult',
     'SegmentBatch', 'MemoryBatch', 'pixel_segment_contrastive_loss', 'retrieval_accuracy',
-    'knn_vote', 'nearest_labeled_label_sets'
+    'knn_vote', 'knn_segment_scores', 'nearest_labeled_label_sets', 'segment_majority_labels', 'random_walk',
+    'random_walk_transition', 'restrict_class_scores'
 ]
