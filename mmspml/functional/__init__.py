@@ -5,6 +5,7 @@ D embedding dims, K segments / clusters, M memory prototypes, C classes.
 """
 from ._utils import l2_normalize, location_features
 from .contrastive import pixel_segment_contrastive_loss, retrieval_accuracy
+from .dense_crf import dense_crf, dense_crf_available
 from .kmeans import batched_spherical_kmeans, grid_init_labels, spherical_kmeans
 from .knn import (knn_segment_scores, knn_vote, nearest_labeled_label_sets,
                   segment_majority_labels)
@@ -17,5 +18,5 @@ __all__ = [
     'batched_spherical_kmeans', 'generate_segments', 'segment_prototypes', 'SegmentResult',
     'SegmentBatch', 'MemoryBatch', 'pixel_segment_contrastive_loss', 'retrieval_accuracy',
     'knn_vote', 'knn_segment_scores', 'nearest_labeled_label_sets', 'segment_majority_labels', 'random_walk',
-    'random_walk_transition', 'restrict_class_scores'
+    'random_walk_transition', 'restrict_class_scores', 'dense_crf', 'dense_crf_available'
 ]
