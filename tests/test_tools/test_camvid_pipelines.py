@@ -34,3 +34,17 @@ def test_camvid_scribbles_pipeline(tmp_path):
     logs = glob.glob(osp.join(work, 'stage2', '*', '*.log'))
     assert logs and 'Load checkpoint from ' + osp.join(work, 'stage1', 'iter_2.pth') in open(
         logs[0]).read()
+
+
+@pytest.mark.slow
+def test_camvid_tags_pipeline(tmp_path):
+    work, out = _run_pipeline('camvid_tags.sh', tmp_path)
+    values = {}
+    for key in ('seed mIoU \\(train\\)', 'round 1 random walk\\)', 'round 2 k-NN\\)',
+                'final mIoU \\(val, stage 2, TTA\\)'):
+        values[key] = float(re.search(key + r': ([0-9.]+)', out).group(1))
+        assert 0 <= values[key] <= 100, key
+    for d in ('seeds', 'pseudo_rw', 'pseudo_labels'):
+        assert len(os.listdir(osp.join(work, d))) == 4, d
+    assert osp.isfile(osp.join(work, 'prototypes.pth'))
+    assert osp.isfile(osp.join(work, 'stage2', 'iter_1.pth'))
