@@ -47,8 +47,9 @@ def parse_args(argv=None):
     p.add_argument('--grid', type=int, nargs=2, default=(12, 12))
     p.add_argument('--iterations', type=int, default=10)
     p.add_argument('--split', help='dataset split (default: the config\'s)')
-    p.add_argument('--dense-label-dir', help='dense labels NAME.png (with --labels dense '
-                   'when the dataset\'s label files are weak labels)')
+    p.add_argument('--dense-label-dir', nargs='+',
+                   help='directories of dense labels NAME.png (with --labels dense when '
+                   'the dataset\'s label files are weak labels)')
     p.add_argument('--limit', type=int, help='only the first N images')
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = p.parse_args(argv)

@@ -67,7 +67,7 @@ def parse_args(argv=None):
     p.add_argument('config')
     p.add_argument('--out-dir', required=True)
     p.add_argument('--tags-file', help='JSON {NAME: [class ids]}')
-    p.add_argument('--dense-label-dir', help='dense labels NAME.png for the seed mIoU')
+    p.add_argument('--dense-label-dir', nargs='+', help='dense labels NAME.png for the seed mIoU')
     p.add_argument('--iters', type=int, default=200)
     p.add_argument('--batch-size', type=int, default=8)
     p.add_argument('--lr', type=float, default=0.01)

@@ -2,7 +2,7 @@
 
     python tools/make_pseudo_labels.py CONFIG CKPT --out-dir DIR
         [--source classifier|knn] [--prototypes FILE] [--scales 1.0 ...] [--no-flip]
-        [--walk-steps 6] [--crf] [--nproc N] [--dense-label-dir DIR]
+        [--walk-steps 6] [--crf] [--nproc N] [--dense-label-dir DIR ...]
         [--split train] [--cfg-options k=v ...]
 
 For every training image (the config's ``train_dataloader.dataset`` with the weak label
@@ -63,7 +63,7 @@ def parse_args(argv=None):
                    help='random-walk squarings (6 -> T^64, 0 -> T^1, -1 -> no walk)')
     p.add_argument('--crf', action='store_true', help='DenseCRF before the argmax')
     p.add_argument('--split', help='dataset split (default: the config\'s)')
-    p.add_argument('--dense-label-dir', help='dense labels NAME.png for the mIoU')
+    p.add_argument('--dense-label-dir', nargs='+', help='dense labels NAME.png for the mIoU')
     p.add_argument('--nproc', type=int, default=1, help='worker processes')
     p.add_argument('--limit', type=int, help='only the first N images')
     p.add_argument('--cfg-options', nargs='+', action=DictAction)

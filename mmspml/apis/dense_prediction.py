@@ -78,8 +78,9 @@ def iter_training_samples(dataset, steps, indices: Optional[Sequence[int]] = Non
     """Yield :class:`TrainingSample` for ``indices`` (default: all) of ``dataset``.
 
     The dense label is the loaded label file when the pipeline simulates the weak label
-    from it (CamVid), or ``dense_label_dir/NAME.png`` when given (e.g. VOC's
-    ``SegmentationClassAug`` beside weak-label files); otherwise ``None``.
+    from it (CamVid), or ``NAME.png`` of the first of ``dense_label_dir`` (one directory
+    or a list) that has it (e.g. VOC's ``VOC2012/segcls`` and ``sbd/dataset/clsimg``);
+    otherwise ``None``.
     """
     for i in range(len(dataset)) if indices is None else indices:
         yield load_training_sample(dataset, steps, i, dense_label_dir)
@@ -94,12 +95,14 @@ def load_training_sample(dataset, steps, index: int,
             dense = results['gt_seg_map'].copy()
         results = t(results)
     name = results.get('name') or osp.splitext(osp.basename(results['img_path']))[0]
-    if dense_label_dir is not None:
-        path = osp.join(dense_label_dir, name + '.png')
-        dense = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if dense_label_dir:
+        dirs = [dense_label_dir] if isinstance(dense_label_dir, str) else dense_label_dir
+        paths = [osp.join(d, name + '.png') for d in dirs]
+        found = [p for p in paths if osp.isfile(p)]
+        dense = cv2.imread(found[0], cv2.IMREAD_UNCHANGED) if found else None
         if dense is None:
-            raise FileNotFoundError(f'dense label {path!r} (from --dense-label-dir) does '
-                                    'not exist or is not an image')
+            raise FileNotFoundError(f'dense label of {name} not found (or not an image) in '
+                                    f'--dense-label-dir {dirs}')
     return TrainingSample(name, results['img'], results['gt_seg_map'], dense)
 
 
