@@ -51,6 +51,8 @@ def parse_args(argv=None):
                    help='directories of dense labels NAME.png (with --labels dense when '
                    'the dataset\'s label files are weak labels)')
     p.add_argument('--limit', type=int, help='only the first N images')
+    p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
+                   help='cuda or cpu (default: cuda when available)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = p.parse_args(argv)
     if any(s <= 0 for s in args.scales):
@@ -85,13 +87,13 @@ def image_prototypes(model, img, label, num_classes, scales, grid, iterations):
         emb = resize_scores(emb, size)
         lab = label if scale == 1.0 else cv2.resize(label, size[::-1],
                                                     interpolation=cv2.INTER_NEAREST)
-        seg = generate_segments(emb[None], torch.zeros(1, *size, dtype=torch.long), None,
+        seg = generate_segments(emb[None], emb.new_zeros(1, *size, dtype=torch.long), None,
                                 grid, iterations, use_location=True)
-        lab = torch.from_numpy(lab.astype('int64')).flatten()[seg.pixel_index]
+        lab = torch.from_numpy(lab.astype('int64')).to(emb.device).flatten()[seg.pixel_index]
         majority = segment_majority_labels(seg.segment_ids, lab, seg.prototypes.shape[0])
         keep = majority < num_classes
-        protos.append(seg.prototypes[keep].float())
-        labels.append(majority[keep])
+        protos.append(seg.prototypes[keep].float().cpu())
+        labels.append(majority[keep].cpu())
     return torch.cat(protos), torch.cat(labels)
 
 
@@ -99,7 +101,7 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     dataset, steps = training_samples(cfg, args.split)
-    model = build_segmentor(cfg, args.checkpoint)
+    model = build_segmentor(cfg, args.checkpoint, args.device)
     num_classes = model.decode_head.num_classes
     indices = list(range(len(dataset)))[:args.limit]
     protos, labels, image_index, names = [], [], [], []

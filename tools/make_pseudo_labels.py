@@ -64,7 +64,9 @@ def parse_args(argv=None):
     p.add_argument('--crf', action='store_true', help='DenseCRF before the argmax')
     p.add_argument('--split', help='dataset split (default: the config\'s)')
     p.add_argument('--dense-label-dir', nargs='+', help='dense labels NAME.png for the mIoU')
-    p.add_argument('--nproc', type=int, default=1, help='worker processes')
+    p.add_argument('--nproc', type=int, default=1, help='worker processes (CPU only)')
+    p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
+                   help='cuda or cpu (default: cuda when available)')
     p.add_argument('--limit', type=int, help='only the first N images')
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = p.parse_args(argv)
@@ -72,6 +74,8 @@ def parse_args(argv=None):
         p.error('--source knn needs --prototypes FILE (tools/extract_prototypes.py)')
     if args.crf and not dense_crf_available():
         p.error(CRF_MISSING)
+    if args.nproc > 1 and args.device != 'cpu':
+        p.error('--nproc > 1 forks CPU workers; use it with --device cpu')
     if args.nproc < 1 or args.walk_steps < -1 or any(s <= 0 for s in args.scales):
         p.error('--nproc >= 1, --walk-steps >= -1 and positive --scales are required')
     return args
@@ -83,8 +87,9 @@ def pseudo_label(model, sample, num_classes, args, bank=None):
     weak = sample.weak
     h, w = weak.shape
     values = np.unique(weak)
-    present = torch.zeros(num_classes, dtype=torch.bool)
-    present[torch.from_numpy(values[values < num_classes].astype(np.int64))] = True
+    device = next(model.parameters()).device
+    present = torch.zeros(num_classes, dtype=torch.bool, device=device)
+    present[torch.from_numpy(values[values < num_classes].astype(np.int64)).to(device)] = True
     if not present.any():  # nothing to restrict to: leave the image out of training
         return np.full((h, w), 255, np.uint8)
     walk = args.walk_steps >= 0
@@ -113,11 +118,11 @@ def pseudo_label(model, sample, num_classes, args, bank=None):
     if walk:
         scores = random_walk(scores, emb_sum / len(passes), steps=args.walk_steps)
         scores = resize_scores(scores, (h, w))
-    scores = scores.numpy()
+    scores = scores.cpu().numpy()
     if args.crf:
         rgb = np.clip(sample.img, 0, 255).astype(np.uint8)[..., ::-1]
         scores = dense_crf(rgb, scores)
-    scores[~present.numpy()] = -1  # never an absent class, even where all scores are 0
+    scores[~present.cpu().numpy()] = -1  # never an absent class, even where all scores are 0
     label = scores.argmax(axis=0).astype(np.uint8)
     label[weak == 255] = 255
     return label
@@ -152,13 +157,14 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     dataset, steps = training_samples(cfg, args.split)
-    model = build_segmentor(cfg, args.checkpoint)
+    model = build_segmentor(cfg, args.checkpoint, args.device)
     num_classes = model.decode_head.num_classes
     bank = None
     if args.source == 'knn':
         from mmspml.models.decode_heads.spml_knn_head import load_prototype_bank
         bank = load_prototype_bank(args.prototypes)
-        bank['labels'] = bank['labels'].long()
+        bank['prototypes'] = bank['prototypes'].to(args.device)
+        bank['labels'] = bank['labels'].long().to(args.device)
     os.makedirs(args.out_dir, exist_ok=True)
     _STATE.update(dataset=dataset, steps=steps, model=model, bank=bank, args=args,
                   num_classes=num_classes)

@@ -2,3 +2,6 @@
 
 Not imported by ``import mmspml`` (it pulls in ``mmseg.apis``); import it explicitly.
 """
+from .spml_inferencer import SPMLInferencer
+
+__all__ = ['SPMLInferencer']

@@ -81,7 +81,10 @@ class SPMLKNNHead(SPMLHead):
 
     def predict(self, inputs, batch_img_metas: List[dict], test_cfg) -> Tensor:
         emb = self.forward(inputs)
-        size = batch_img_metas[0].get('pad_shape', batch_img_metas[0]['img_shape'])[:2]
+        meta = batch_img_metas[0]
+        # slide inference passes the window size as a torch.Size img_shape
+        size = meta['img_shape'] if isinstance(meta['img_shape'], torch.Size) else \
+            meta.get('pad_shape', meta['img_shape'])[:2]
         emb = resize(emb, size=size, mode='bilinear', align_corners=False)
         memory, labels = self._memory(emb.device, emb.dtype)
         scores = torch.stack([
