@@ -124,10 +124,12 @@ def test_prototypes_knn_pseudo_labels_and_knn_test_mode(stage1, tmp_path):
 
     knn_cfg = tiny_config('configs/knn/camvid_scribbles.py', stage1['data'],
                           str(tmp_path / 'knn.py'))
-    for extra in ([], ['--tta']):
+    slide = ['model.test_cfg.mode=slide', 'model.test_cfg.crop_size=(32,32)',
+             'model.test_cfg.stride=(24,24)']
+    for extra, options in (([], []), (['--tta'], []), ([], slide)):
         proc = python('tools/test.py', knn_cfg, stage1['ckpt'], '--work-dir',
                       str(tmp_path / 'test'), *extra, '--cfg-options',
-                      f'model.decode_head.prototype_file={bank_file}')
+                      f'model.decode_head.prototype_file={bank_file}', *options)
         assert 0 <= _printed(r'mIoU: ([0-9.]+)', proc.stdout + proc.stderr) <= 100
     proc = python('tools/test.py', knn_cfg, stage1['ckpt'], '--work-dir',
                   str(tmp_path / 'test'), '--cfg-options',
