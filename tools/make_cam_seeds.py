@@ -7,8 +7,9 @@ activation maps and thresholded seed PNGs (the CAM step of the tags pipeline, §
         [--classifier FILE] [--seed 0] [--split train] [--cfg-options k=v ...]
 
 1. Tags: ``--tags-file`` (``{NAME: [class ids]}``, as written by
-   ``tools/simulate_weak_labels.py --kind tags``), else the classes present in the
-   training label files (simulated tags from dense labels).
+   ``tools/simulate_weak_labels.py --kind tags``), else the dataset's own image tags
+   (e.g. ``VOCWeakDataset(weak_label='tags', tags_file=...)``), else the classes present
+   in the training label files (simulated tags from dense labels, CamVid).
 2. Classifier: the config's backbone (``model.backbone``, with its ``init_cfg`` -- an
    ImageNet-pretrained backbone when the config has one, random init otherwise) +
    global average pooling + a linear layer, trained with multi-label BCE (SGD, momentum
@@ -160,14 +161,14 @@ def main(argv=None):
         tags = read_tags(args.tags_file, list(images), num_classes)
         dense = {s.name: s.dense for s in samples}
     else:
-        print('tags: the classes present in the training label files', flush=True)
+        print('tags: the dataset\'s image tags, else the classes present in its label files',
+              flush=True)
         tags = {}
         for s in samples:
             t = np.zeros(num_classes, bool)
-            v = np.unique(s.weak)
-            t[v[v < num_classes]] = True
+            t[s.classes(num_classes)] = True
             tags[s.name] = t
-        dense = {s.name: s.weak for s in samples}
+        dense = {s.name: s.dense if s.tag_ids is not None else s.weak for s in samples}
     voids = {s.name: s.weak == 255 for s in samples}
 
     dp = cfg.model.data_preprocessor

@@ -12,8 +12,8 @@ exactly as training sees it, before any crop):
    ``classifier``: softmax of the head's classifier (the stage-1 joint classifier,
    boxes/scribbles/points in §5.4); ``knn``: per-pixel vote fractions of the 20 nearest
    prototypes of ``--prototypes`` for every k-means segment (§6.3; tags, round 1);
-2. restricted to the classes present in the weak label: each divided by its image-wide
-   maximum (floored at 0.15 for ``knn``), absent classes set to 0;
+2. restricted to the classes present in the weak label (the image's tags for a
+   tags-file dataset): each divided by its image-wide maximum (floored at 0.15 for ``knn``), absent classes set to 0;
 3. random walk ``T^(2^walk_steps)`` on the embedding affinity at ``H//8 x W//8``
    (``--walk-steps -1`` skips it), bilinear resize to ``H x W``;
 4. optional DenseCRF (``--crf``, needs pydensecrf2), argmax; pixels that are 255 (ignore)
@@ -86,10 +86,9 @@ def pseudo_label(model, sample, num_classes, args, bank=None):
     """uint8 ``[H, W]`` pseudo label of one :class:`TrainingSample`."""
     weak = sample.weak
     h, w = weak.shape
-    values = np.unique(weak)
     device = next(model.parameters()).device
     present = torch.zeros(num_classes, dtype=torch.bool, device=device)
-    present[torch.from_numpy(values[values < num_classes].astype(np.int64)).to(device)] = True
+    present[torch.from_numpy(sample.classes(num_classes)).to(device)] = True
     if not present.any():  # nothing to restrict to: leave the image out of training
         return np.full((h, w), 255, np.uint8)
     walk = args.walk_steps >= 0

@@ -47,12 +47,21 @@ def build_segmentor(cfg: Config, checkpoint: str, device: str = 'cpu'):
 
 
 class TrainingSample:
-    """One training image: ``name``, ``img`` (BGR uint8 ``[H, W, 3]``), ``weak``
-    (uint8 ``[H, W]``: classes, the unlabeled index, 255) and ``dense`` (uint8
-    ``[H, W]`` or ``None`` when no dense label is known)."""
+    """One training image: ``name``, ``img`` (BGR ``[H, W, 3]``, uint8 or float32),
+    ``weak`` (uint8 ``[H, W]``: classes, the unlabeled index, 255), ``dense`` (uint8
+    ``[H, W]`` or ``None`` when no dense label is known) and ``tag_ids`` (the image-level
+    class ids of a tags file, or ``None``: then the classes of ``weak`` are the tags)."""
 
-    def __init__(self, name, img, weak, dense):
+    def __init__(self, name, img, weak, dense, tag_ids=None):
         self.name, self.img, self.weak, self.dense = name, img, weak, dense
+        self.tag_ids = tag_ids
+
+    def classes(self, num_classes: int) -> np.ndarray:
+        """Sorted class ids of the image's weak label (its tags when it has tag ids)."""
+        if self.tag_ids is not None:
+            return np.unique(np.asarray(self.tag_ids, dtype=np.int64))
+        values = np.unique(self.weak)
+        return values[values < num_classes].astype(np.int64)
 
 
 def training_samples(cfg: Config, split: Optional[str] = None) -> Tuple[object, List[dict]]:
@@ -103,7 +112,8 @@ def load_training_sample(dataset, steps, index: int,
         if dense is None:
             raise FileNotFoundError(f'dense label of {name} not found (or not an image) in '
                                     f'--dense-label-dir {dirs}')
-    return TrainingSample(name, results['img'], results['gt_seg_map'], dense)
+    return TrainingSample(name, results['img'], results['gt_seg_map'], dense,
+                          results.get('img_tag_ids'))
 
 
 @torch.no_grad()
