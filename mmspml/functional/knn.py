@@ -1,5 +1,6 @@
-"""Nearest-prototype label transfer: k-NN voting (§6.3, §9.5) and the nearest labeled
-segment of the same image (§4.5 step 1).
+"""Nearest-prototype label transfer: k-NN voting and per-pixel k-NN scores (§6.3, §9.5),
+segment majority labels of the prototype bank (§6.2) and the nearest labeled segment of
+the same image (§4.5 step 1).
 
 Shape shorthand: Q queries, M memory prototypes, K prototypes, D dims, C classes.
 Pure torch; all functions return integer/bool results and run without gradient.
@@ -10,6 +11,7 @@ import torch
 from torch import Tensor
 
 from ._utils import _check_tensor, check_scalar
+from .segments import generate_segments
 
 
 @torch.no_grad()
@@ -98,3 +100,73 @@ def nearest_labeled_label_sets(prototypes: Tensor, prototype_labels: Tensor,
     rows = keep.nonzero().squeeze(1)
     sets[rows, prototype_labels.long()[best[rows]]] = True
     return sets
+
+
+@torch.no_grad()
+def segment_majority_labels(segment_ids: Tensor, labels: Tensor, num_segments: int,
+                            num_values: int = 256) -> Tensor:
+    """Majority value of ``labels`` inside every segment (§6.2 ``find_majority_label_index``).
+
+    Every value competes, including the ignore (255) and unlabeled indices, as in the
+    reference; the caller discards prototypes whose majority is not a class. Ties go to
+    the smallest value; a segment without pixels gets ``num_values - 1``.
+
+    Args:
+        segment_ids (Tensor): ``[P]`` integer in ``[0, num_segments)``.
+        labels (Tensor): ``[P]`` integer in ``[0, num_values)``.
+        num_segments (int): ``K``.
+        num_values (int): number of distinct label values (256 for 8-bit maps).
+
+    Returns:
+        Tensor: ``[K]`` long.
+    """
+    _check_tensor(segment_ids, 'segment_ids', dim=1, floating=False)
+    _check_tensor(labels, 'labels', shape=(segment_ids.shape[0],), floating=False)
+    if segment_ids.numel():
+        if int(segment_ids.min()) < 0 or int(segment_ids.max()) >= num_segments:
+            raise ValueError(f'segment_ids must lie in [0, num_segments={num_segments})')
+        if int(labels.min()) < 0 or int(labels.max()) >= num_values:
+            raise ValueError(f'labels must lie in [0, num_values={num_values})')
+    counts = torch.zeros(num_segments * num_values, dtype=torch.long,
+                         device=segment_ids.device)
+    counts.index_add_(0, segment_ids.long() * num_values + labels.long(),
+                      torch.ones_like(segment_ids, dtype=torch.long))
+    counts = counts.view(num_segments, num_values)
+    majority = counts.argmax(dim=1)
+    return majority.masked_fill(counts.sum(dim=1) == 0, num_values - 1)
+
+
+@torch.no_grad()
+def knn_segment_scores(embedding: Tensor, memory: Tensor, memory_labels: Tensor,
+                       num_classes: int, k: int = 20, grid=(12, 12),
+                       iterations: int = 10) -> Tensor:
+    """Per-pixel k-NN class scores of one image (§6.3 steps 1-4).
+
+    The image is segmented by spherical k-means on ``l2n(cat(l2n(e), location))`` from a
+    ``grid`` initialisation (every pixel valid, one label, no over-segmentation: the
+    "fake labels" of §6.2), each segment's prototype ``l2n(sum e)`` votes with its ``k``
+    most similar memory prototypes (:func:`knn_vote`), and every pixel gets its segment's
+    vote fractions. Works with a single segment (the reference divides by zero, §8 item
+    18) and with fewer than ``k`` memory entries.
+
+    Args:
+        embedding (Tensor): ``[D, h, w]`` floating (raw or unit).
+        memory (Tensor): ``[M, D]`` unit prototypes, ``M >= 1``.
+        memory_labels (Tensor): ``[M]`` integer in ``[0, C)``.
+        num_classes (int): ``C``.
+        k (int): neighbours (20).
+        grid (tuple[int, int]): k-means grid (12x12 VOC, 24x24 DensePose).
+        iterations (int): k-means iterations (10).
+
+    Returns:
+        Tensor: ``[C, h, w]`` vote fractions (sum 1 per pixel), ``embedding``'s dtype.
+    """
+    _check_tensor(embedding, 'embedding', dim=3, floating=True)
+    d, h, w = embedding.shape
+    semantic = torch.zeros(1, h, w, dtype=torch.long, device=embedding.device)
+    seg = generate_segments(embedding[None], semantic, None, grid, iterations,
+                            use_location=True)
+    _, _, scores = knn_vote(seg.prototypes, memory.to(embedding.dtype), memory_labels, k=k,
+                            num_classes=num_classes)
+    out = scores[seg.segment_ids]  # [P, C], pixels in row-major order (all valid)
+    return out.t().reshape(num_classes, h, w)

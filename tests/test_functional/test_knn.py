@@ -63,3 +63,33 @@ def test_nearest_labeled_label_sets():
     assert [row.nonzero().flatten().tolist() for row in sets] == [[2], [5], [], []]
     assert nearest_labeled_label_sets(protos[:0], torch.zeros(0).long(), torch.zeros(0).long(),
                                       15).shape == (0, 15)
+
+
+def test_segment_majority_labels():
+    from mmspml.functional import segment_majority_labels
+    seg = torch.tensor([0, 0, 0, 1, 1, 1, 1, 2, 2])
+    lab = torch.tensor([3, 3, 255, 255, 255, 11, 2, 4, 5])
+    # 255 competes (segment 1 is ignore-majority), ties -> smallest value, empty -> 255
+    assert segment_majority_labels(seg, lab, 4).tolist() == [3, 255, 4, 255]
+    with pytest.raises(ValueError, match='segment_ids'):
+        segment_majority_labels(seg, lab, 2)
+
+
+def test_knn_segment_scores_one_segment_and_many():
+    from mmspml.functional import knn_segment_scores
+    mem, labels = _memory(repeat=4)
+    # one segment (1x1 grid): every pixel gets the same scores, no division by zero
+    emb = torch.zeros(3, 4, 5, dtype=F64)
+    emb[0] = 1.0
+    emb[1] = 0.05
+    scores = knn_segment_scores(emb, mem, labels, num_classes=5, k=20, grid=(1, 1))
+    assert scores.shape == (5, 4, 5)
+    torch.testing.assert_close(scores.sum(0), torch.ones(4, 5, dtype=F64))
+    # 20 neighbours of ~(1, .05, 0): all 8 label-3, all 12 label-1 entries
+    torch.testing.assert_close(scores[:, 0, 0], torch.tensor([0, 12, 0, 8, 0], dtype=F64) / 20)
+    # two halves with different embeddings -> two segments with their own votes (k = 3)
+    emb = torch.zeros(3, 4, 6, dtype=F64)
+    emb[0, :, :3] = 1.0
+    emb[2, :, 3:] = 1.0
+    scores = knn_segment_scores(emb, mem, labels, num_classes=5, k=3, grid=(2, 2))
+    assert scores.argmax(0)[:, :3].eq(3).all() and scores.argmax(0)[:, 3:].eq(0).all()

@@ -1,0 +1,94 @@
+"""SPMLStage2Head (frozen embedding, fresh classifier, §5.3) and SPMLKNNHead (§6.3)."""
+import copy
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+from mmengine.structures import PixelData
+
+from mmspml.functional import knn_segment_scores
+from tests.conftest import REPO
+
+
+def _models():
+    torch.manual_seed(0)
+    s1 = MODELS.build(Config.fromfile(f'{REPO}/configs/spml/camvid_scribbles.py').model)
+    s2 = MODELS.build(Config.fromfile(f'{REPO}/configs/stage2/camvid_scribbles.py').model)
+    s2.init_weights()
+    return s1, s2
+
+
+def _batch(n=2, size=(32, 40), seed=0):
+    g = torch.Generator().manual_seed(seed)
+    imgs = torch.rand(n, 3, *size, generator=g)
+    samples = []
+    for _ in range(n):
+        s = SegDataSample()
+        label = torch.randint(0, 12, (1, *size), generator=g)  # 11 = unlabeled
+        s.gt_sem_seg = PixelData(data=label)
+        s.set_metainfo(dict(img_shape=size, pad_shape=size, ori_shape=size))
+        samples.append(s)
+    return imgs, samples
+
+
+def test_stage2_loads_embedding_not_classifier_and_trains_only_the_classifier():
+    s1, s2 = _models()
+    fresh = copy.deepcopy(s2.decode_head.state_dict())
+    result = s2.load_state_dict(s1.state_dict(), strict=False)
+    assert {k for k in result.unexpected_keys} == {
+        k for k in s1.state_dict() if k.startswith(('decode_head.conv_seg',
+                                                     'decode_head.classifier_conv'))}
+    assert all(k.startswith('decode_head.stage2_') for k in result.missing_keys)
+    for k, v in s1.decode_head.embedding.state_dict().items():
+        torch.testing.assert_close(s2.decode_head.embedding.state_dict()[k], v)
+    for k, v in s2.decode_head.stage2_conv.state_dict().items():
+        torch.testing.assert_close(v, fresh['stage2_conv.' + k])
+
+    frozen = {k: v.clone() for k, v in s2.state_dict().items() if 'stage2' not in k}
+    s2.train()
+    assert not s2.backbone.training or all(
+        not m.training for m in s2.backbone.modules()
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm))
+    assert not s2.decode_head.embedding.training and s2.decode_head.stage2_conv.training
+    opt = torch.optim.SGD([p for p in s2.parameters() if p.requires_grad], lr=0.1)
+    imgs, samples = _batch()
+    losses = s2.loss(imgs, samples)
+    assert set(losses) == {'decode.loss_ce', 'decode.acc_seg'}
+    losses['decode.loss_ce'].backward()
+    assert all(p.grad is None for p in s2.backbone.parameters())
+    assert all(p.grad is None for p in s2.decode_head.embedding.parameters())
+    assert s2.decode_head.stage2_seg.weight.grad.abs().sum() > 0
+    opt.step()
+    for k, v in s2.state_dict().items():  # weights and BN statistics of the embedding net
+        if k in frozen:
+            torch.testing.assert_close(v, frozen[k], msg=k)
+    s2.eval()
+    logits = s2.predict(imgs, samples)[0].seg_logits.data
+    assert logits.shape == (11, 32, 40)
+
+
+def test_knn_head_predicts_vote_fractions(tmp_path):
+    torch.manual_seed(0)
+    cfg = dict(type='SPMLKNNHead', in_channels=8, channels=8, embed_dims=3, dilations=(1,),
+               num_classes=4, knn_k=3, knn_grid=(2, 2), prototype_file=None)
+    mem = torch.nn.functional.normalize(torch.randn(10, 3), dim=1)
+    labels = torch.tensor([0, 1, 2, 3, 0, 1, 2, 3, 0, 1])
+    bank_file = str(tmp_path / 'bank.pth')
+    torch.save(dict(prototypes=mem, labels=labels, num_classes=4), bank_file)
+    head = MODELS.build(dict(cfg, prototype_file=bank_file)).eval()
+    feats = [torch.randn(1, 8, 4, 5)]
+    metas = [dict(img_shape=(32, 40), pad_shape=(32, 40))]
+    out = head.predict(feats, metas, dict())
+    assert out.shape == (1, 4, 32, 40)
+    emb = torch.nn.functional.interpolate(head.forward(feats), size=(32, 40),
+                                          mode='bilinear', align_corners=False)
+    expect = knn_segment_scores(emb[0], mem, labels, 4, k=3, grid=(2, 2))
+    torch.testing.assert_close(out[0].softmax(0), expect, atol=1e-5, rtol=0)
+
+    torch.save(dict(prototypes=mem, labels=labels, num_classes=5), bank_file)
+    with pytest.raises(ValueError, match='5 classes'):
+        MODELS.build(dict(cfg, prototype_file=bank_file)).predict(feats, metas, dict())
+    with pytest.raises(FileNotFoundError, match='extract_prototypes'):
+        MODELS.build(cfg).predict(feats, metas, dict())

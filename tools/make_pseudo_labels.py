@@ -1,0 +1,188 @@
+"""Pseudo labels for the training set from a stage-1 model (spml-method.md §6.5).
+
+    python tools/make_pseudo_labels.py CONFIG CKPT --out-dir DIR
+        [--source classifier|knn] [--prototypes FILE] [--scales 1.0 ...] [--no-flip]
+        [--walk-steps 6] [--crf] [--nproc N] [--dense-label-dir DIR ...]
+        [--split train] [--cfg-options k=v ...]
+
+For every training image (the config's ``train_dataloader.dataset`` with the weak label
+exactly as training sees it, before any crop):
+
+1. class scores averaged over the passes (each scale, with and without flip):
+   ``classifier``: softmax of the head's classifier (the stage-1 joint classifier,
+   boxes/scribbles/points in §5.4); ``knn``: per-pixel vote fractions of the 20 nearest
+   prototypes of ``--prototypes`` for every k-means segment (§6.3; tags, round 1);
+2. restricted to the classes present in the weak label (the image's tags for a
+   tags-file dataset): each divided by its image-wide maximum (floored at 0.15 for ``knn``), absent classes set to 0;
+3. random walk ``T^(2^walk_steps)`` on the embedding affinity at ``H//8 x W//8``
+   (``--walk-steps -1`` skips it), bilinear resize to ``H x W``;
+4. optional DenseCRF (``--crf``, needs pydensecrf2), argmax; pixels that are 255 (ignore)
+   in the weak label stay 255.
+
+Writes ``DIR/NAME.png`` (8-bit; use ``train_dataloader.dataset.label_dir=DIR`` in the
+stage-2 config), skips images whose PNG exists (resumable), and prints the pseudo-label
+mIoU against the dense labels when they are known (CamVid: the label files the weak
+labels are simulated from; otherwise ``--dense-label-dir``).
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+import cv2
+import numpy as np
+import torch
+from mmengine.config import DictAction
+from mmengine.utils import track_parallel_progress, track_progress
+
+from mmspml.apis.dense_prediction import (build_segmentor, embedding_and_logits,
+                                          load_config, load_training_sample,
+                                          normalized_embedding, resize_scores,
+                                          training_samples)
+from mmspml.apis.label_metrics import format_miou, label_stats, miou_from_stats
+from mmspml.functional import (dense_crf, dense_crf_available, knn_segment_scores,
+                               random_walk, restrict_class_scores)
+from mmspml.functional.dense_crf import CRF_MISSING
+
+_STATE = {}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description='Pseudo labels for the training set (§6.5)')
+    p.add_argument('config')
+    p.add_argument('checkpoint')
+    p.add_argument('--out-dir', required=True, help='directory of the NAME.png files')
+    p.add_argument('--source', choices=['classifier', 'knn'], default='classifier')
+    p.add_argument('--prototypes', help='prototype bank (tools/extract_prototypes.py), '
+                   'required by --source knn')
+    p.add_argument('--knn-k', type=int, default=20)
+    p.add_argument('--knn-grid', type=int, nargs=2, default=(12, 12))
+    p.add_argument('--scales', type=float, nargs='+', default=[1.0])
+    p.add_argument('--no-flip', action='store_true', help='no flipped passes')
+    p.add_argument('--walk-steps', type=int, default=6,
+                   help='random-walk squarings (6 -> T^64, 0 -> T^1, -1 -> no walk)')
+    p.add_argument('--crf', action='store_true', help='DenseCRF before the argmax')
+    p.add_argument('--split', help='dataset split (default: the config\'s)')
+    p.add_argument('--dense-label-dir', nargs='+', help='dense labels NAME.png for the mIoU')
+    p.add_argument('--nproc', type=int, default=1, help='worker processes (CPU only)')
+    p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
+                   help='cuda or cpu (default: cuda when available)')
+    p.add_argument('--limit', type=int, help='only the first N images')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction)
+    args = p.parse_args(argv)
+    if args.source == 'knn' and not args.prototypes:
+        p.error('--source knn needs --prototypes FILE (tools/extract_prototypes.py)')
+    if args.crf and not dense_crf_available():
+        p.error(CRF_MISSING)
+    if args.nproc > 1 and args.device != 'cpu':
+        p.error('--nproc > 1 forks CPU workers; use it with --device cpu')
+    if args.nproc < 1 or args.walk_steps < -1 or any(s <= 0 for s in args.scales):
+        p.error('--nproc >= 1, --walk-steps >= -1 and positive --scales are required')
+    return args
+
+
+@torch.no_grad()
+def pseudo_label(model, sample, num_classes, args, bank=None):
+    """uint8 ``[H, W]`` pseudo label of one :class:`TrainingSample`."""
+    weak = sample.weak
+    h, w = weak.shape
+    device = next(model.parameters()).device
+    present = torch.zeros(num_classes, dtype=torch.bool, device=device)
+    present[torch.from_numpy(sample.classes(num_classes)).to(device)] = True
+    if not present.any():  # nothing to restrict to: leave the image out of training
+        return np.full((h, w), 255, np.uint8)
+    walk = args.walk_steps >= 0
+    size = (max(1, h // 8), max(1, w // 8)) if walk else (h, w)
+    passes = [(s, f) for s in args.scales for f in ((False,) if args.no_flip else
+                                                    (False, True))]
+    scores, emb_sum = 0, 0
+    for scale, flip in passes:
+        emb, logits = embedding_and_logits(model, sample.img, scale, flip)
+        if walk:
+            emb_sum = emb_sum + normalized_embedding(emb, size)
+        if args.source == 'classifier':
+            if logits is None:
+                raise ValueError(f'{type(model.decode_head).__name__} has no classifier; '
+                                 'use --source knn')
+            scores = scores + resize_scores(logits.softmax(dim=0), size)
+        else:
+            scaled = (max(1, int(h * scale)), max(1, int(w * scale)))
+            full = resize_scores(emb, scaled)
+            votes = knn_segment_scores(full, bank['prototypes'], bank['labels'],
+                                       num_classes, k=args.knn_k, grid=args.knn_grid)
+            scores = scores + resize_scores(votes, size)
+    scores = scores / len(passes)
+    scores = restrict_class_scores(scores, present,
+                                   max_floor=0.15 if args.source == 'knn' else 0.0)
+    if walk:
+        scores = random_walk(scores, emb_sum / len(passes), steps=args.walk_steps)
+        scores = resize_scores(scores, (h, w))
+    scores = scores.cpu().numpy()
+    if args.crf:
+        rgb = np.clip(sample.img, 0, 255).astype(np.uint8)[..., ::-1]
+        scores = dense_crf(rgb, scores)
+    scores[~present.cpu().numpy()] = -1  # never an absent class, even where all scores are 0
+    label = scores.argmax(axis=0).astype(np.uint8)
+    label[weak == 255] = 255
+    return label
+
+
+def _init_worker():
+    torch.set_num_threads(1)
+
+
+def _process(index):
+    st = _STATE
+    sample = load_training_sample(st['dataset'], st['steps'], index,
+                                  st['args'].dense_label_dir)
+    path = osp.join(st['args'].out_dir, sample.name + '.png')
+    if osp.isfile(path):
+        label = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        if label is None or label.shape != sample.weak.shape:
+            raise ValueError(f'{path} exists but is not a label of the image size '
+                             f'{sample.weak.shape}; delete it to regenerate')
+    else:
+        label = pseudo_label(st['model'], sample, st['num_classes'], st['args'], st['bank'])
+        tmp = path[:-4] + '.tmp.png'  # atomic: an interrupted run leaves no partial file
+        if not cv2.imwrite(tmp, label):
+            raise OSError(f'cannot write {tmp}')
+        os.replace(tmp, path)
+    if sample.dense is None:
+        return None
+    return label_stats(label, sample.dense, st['num_classes'])
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options)
+    dataset, steps = training_samples(cfg, args.split)
+    model = build_segmentor(cfg, args.checkpoint, args.device)
+    num_classes = model.decode_head.num_classes
+    bank = None
+    if args.source == 'knn':
+        from mmspml.models.decode_heads.spml_knn_head import load_prototype_bank
+        bank = load_prototype_bank(args.prototypes)
+        bank['prototypes'] = bank['prototypes'].to(args.device)
+        bank['labels'] = bank['labels'].long().to(args.device)
+    os.makedirs(args.out_dir, exist_ok=True)
+    _STATE.update(dataset=dataset, steps=steps, model=model, bank=bank, args=args,
+                  num_classes=num_classes)
+    indices = list(range(len(dataset)))[:args.limit]
+    print(f'pseudo labels ({args.source}, walk steps {args.walk_steps}, crf {args.crf}) '
+          f'of {len(indices)} images -> {args.out_dir}', flush=True)
+    if args.nproc > 1:
+        stats = track_parallel_progress(_process, indices, args.nproc,
+                                        initializer=_init_worker)
+    else:
+        stats = track_progress(_process, indices)
+    known = [s for s in stats if s is not None]
+    if known:
+        result = miou_from_stats(sum(known), dataset.metainfo['classes'])
+        print(format_miou('pseudo-label', result, len(known)), flush=True)
+    else:
+        print('no dense labels known: pseudo-label mIoU not computed '
+              '(give --dense-label-dir)', flush=True)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
