@@ -65,7 +65,10 @@ def load_local_checkpoint(filename, map_location=None):
         raise FileNotFoundError(f'checkpoint {filename!r} does not exist')
     trusted = os.environ.get('MMSPML_TRUSTED_CHECKPOINTS', '0') == '1'
     if trusted:
-        return torch.load(filename, map_location=map_location, weights_only=False)
+        try:
+            return torch.load(filename, map_location=map_location, weights_only=False)
+        except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
+            raise _unreadable(filename, exc) from exc
     try:
         return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:

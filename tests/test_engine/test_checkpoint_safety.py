@@ -30,6 +30,14 @@ def test_truncated_checkpoint_is_named_without_the_trust_advice(tmp_path):
     assert 'MMSPML_TRUSTED_CHECKPOINTS' not in str(info.value)
 
 
+def test_truncated_checkpoint_with_trust_set_says_the_same(tmp_path, monkeypatch):
+    path = _save(str(tmp_path / 'iter_2.pth'))
+    _truncate(path)
+    monkeypatch.setenv('MMSPML_TRUSTED_CHECKPOINTS', '1')
+    with pytest.raises(RuntimeError, match='not a readable torch checkpoint'):
+        load_local_checkpoint(path)
+
+
 def test_weights_only_refusal_gets_the_trust_advice(tmp_path):
     path = str(tmp_path / 'obj.pth')
     torch.save(dict(meta=argparse.Namespace(a=1)), path)  # not on the allow-list

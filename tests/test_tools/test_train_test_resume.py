@@ -2,6 +2,7 @@
 import glob
 import math
 import os.path as osp
+import sys
 
 import pytest
 
@@ -71,7 +72,7 @@ def test_dist_train_two_processes_gloo(config, camvid_tree, tmp_path):
                       max_iters=4, val_interval=1000)
     wd = str(tmp_path / 'dist')
     proc = run_tool(['bash', 'tools/dist_train.sh', cfg, '2', '--work-dir', wd],
-                    env={'PORT': str(free_port())})
+                    env={'PORT': str(free_port()), 'PYTHON': sys.executable})
     out = proc.stdout + proc.stderr
     assert 'Distributed training: True' in out and 'GPU number: 2' in out, out[-3000:]
     assert osp.isfile(osp.join(wd, 'iter_4.pth'))
