@@ -1,35 +1,16 @@
-# SPML mixed into an mmseg model by config (loss weights of the paper's point setting,
-# spec §4.7). The partial-CE baseline
-# configs/baselines/camvid_points_partial_ce_segformer_effnet-lite0.py (pretrained
-# EfficientNet-Lite0 + SegFormer head, unchanged) plus
-#   1. the weak-label dataset with an over-segmentation map (superpixels),
-#   2. SPML's losses as an auxiliary head on the backbone's four levels,
-#   3. the memory-bank hook.
+# SPML mixed into an mmseg model by config: the pretrained EfficientNet-Lite0 with a
+# SegFormer-style MLP head,
+# CamVid points. Against its partial-CE model (configs/_base_/models/segformer_effnet-lite0.py
+# on ../_base_/datasets/camvid_points.py) the delta is the dataset base with superpixels,
+# the auxiliary head and the memory-bank hook (docs/add_spml_to_your_model.md).
 _base_ = [
     '../_base_/models/segformer_effnet-lite0.py',
-    '../_base_/datasets/camvid_points_superpixels.py',  # 1. (baseline: camvid_points.py)
-    '../_base_/default_runtime.py', '../_base_/schedules/schedule_cpu_1k.py'
+    '../_base_/datasets/camvid_points_superpixels.py',  # weak labels + superpixels
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_cpu_1k.py',
+    '../_base_/models/spml_aux_head_effnet-lite0.py',  # defines spml_aux_head
 ]
 crop_size = (160, 160)
 data_preprocessor = dict(size=crop_size)
-model = dict(
-    data_preprocessor=data_preprocessor,
-    auxiliary_head=dict(  # 2.
-        type='SPMLAuxHead',
-        in_channels=[24, 40, 112, 320],
-        in_index=[0, 1, 2, 3],
-        input_transform='resize_concat',  # the four levels fused at stride 4
-        embed_dims=64,
-        embedding_head='conv',
-        psp_channels=256,
-        embedding_upsample=1,
-        num_classes=11,
-        norm_cfg=dict(type='BN', requires_grad=True),
-        align_corners=False,
-        segment_generator=dict(type='SegmentGenerator', grid=(6, 6), iterations=10),
-        contrastive_losses=[
-            dict(type='SemanticAnnotationLoss', concentration=6, loss_weight=0.1),
-            dict(type='ImageSimilarityLoss', concentration=16, loss_weight=0.1),
-        ],
-        memory_size=2))
-custom_hooks = [dict(type='RandomStateHook'), dict(type='SPMLMemoryBankHook')]  # 3.
+model = dict(data_preprocessor=data_preprocessor,
+             auxiliary_head=dict(_base_.spml_aux_head, contrastive_losses=_base_.point_losses))
+custom_hooks = [dict(type='RandomStateHook'), dict(type='SPMLMemoryBankHook')]
