@@ -2,6 +2,7 @@
 
     python tools/benchmark_kmeans.py [--images 16] [--size 128 128] [--dims 66]
                                      [--grid 6 6] [--iterations 10] [--repeats 5]
+                                     [--threads N] [--clock {wall,cpu}]
 
 Both paths cluster the same features (the SPML training setting by default: 16 images
 of 128x128 stride-4 embeddings, 64 dims + 2 location channels, a 6x6 grid, 10
@@ -14,8 +15,7 @@ import time
 
 import torch
 
-from mmspml.functional import (batched_spherical_kmeans, grid_init_labels, l2_normalize,
-                               spherical_kmeans)
+from mmspml.functional import batched_spherical_kmeans, grid_init_labels, l2_normalize
 
 
 def main():
@@ -27,7 +27,14 @@ def main():
     p.add_argument('--iterations', type=int, default=10)
     p.add_argument('--repeats', type=int, default=5)
     p.add_argument('--device', default='cpu')
+    p.add_argument('--threads', type=int, default=None, help='torch intra-op threads')
+    p.add_argument('--clock', choices=('wall', 'cpu'), default='wall',
+                   help='wall time, or this process\'s CPU time (CPU only; with --threads 1 '
+                   'on a CPU shared with higher-priority jobs)')
     args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    clock = time.process_time if args.clock == 'cpu' else time.perf_counter
     torch.manual_seed(0)
     h, w = args.size
     b, k = args.images, args.grid[0] * args.grid[1]
@@ -37,21 +44,18 @@ def main():
 
     def batched():
         return batched_spherical_kmeans(feats, init, valid, num_clusters=k,
-                                        iterations=args.iterations)
+                                        iterations=args.iterations, image_by_image=False)
 
     def loop():
-        out = torch.full((b, h * w), -1, dtype=torch.long, device=args.device)
-        for i in range(b):
-            out[i, valid[i]] = spherical_kmeans(feats[i][valid[i]], init[i][valid[i]],
-                                                iterations=args.iterations)
-        return out
+        return batched_spherical_kmeans(feats, init, valid, num_clusters=k,
+                                        iterations=args.iterations, image_by_image=True)
 
     def timed(fn, times):
-        t0 = time.perf_counter()
+        t0 = clock()
         res = fn()
         if args.device.startswith('cuda'):
             torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
         return res
 
     # one warm-up each, then the two paths alternate (the CPU may be shared)
@@ -65,10 +69,12 @@ def main():
                == len(set(res_b[i][valid[i]].tolist())) for i in range(b))
     print(f'{b} images x {h}x{w} px x {args.dims} dims, grid {tuple(args.grid)}, '
           f'{args.iterations} iterations, {args.device}, torch threads '
-          f'{torch.get_num_threads()}')
+          f'{torch.get_num_threads()}, {clock.__name__}')
     print(f'per-image loop: {t_l * 1e3:8.1f} ms (median of {args.repeats})')
     print(f'batched:        {t_b * 1e3:8.1f} ms (median of {args.repeats})')
     print(f'speed-up (loop / batched): {t_l / t_b:.2f}x; same partitions: {same}')
+    default = 'per-image loop' if args.device == 'cpu' else 'batched'
+    print(f'batched_spherical_kmeans(image_by_image=None) on {args.device} uses: {default}')
 
 
 if __name__ == '__main__':

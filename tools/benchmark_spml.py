@@ -46,6 +46,8 @@ import torch
 
 from tests import _spml_oracle as oracle
 
+# the clock of every timing: wall time, or this process's CPU time (--clock cpu)
+CLOCK = [time.perf_counter]
 SCALES = {
     'voc': dict(size=(128, 128), regions=24),
     '2x-pixels': dict(size=(128, 256), regions=24),
@@ -189,9 +191,9 @@ def time_scale(name, repeats):
         for bw in (False, True):
             for impl in impls:
                 gc.collect()
-                t0 = time.perf_counter()
+                t0 = CLOCK[0]()
                 impls[impl](bw)
-                times[impl, bw].append(time.perf_counter() - t0)
+                times[impl, bw].append(CLOCK[0]() - t0)
     out, _ = run_oracle(data, data['embedding'], False)
     n, k = out['num_pixels'], out['num_prototypes']
     med = {key: statistics.median(v) for key, v in times.items()}
@@ -222,9 +224,114 @@ def _memory_child(spec):
     print(peak_extra_memory(lambda: impls[impl](True)))
 
 
+SPML_CONFIG = 'configs/spml/camvid_scribbles.py'
+BASELINE_CONFIG = 'configs/baselines/camvid_scribbles_partial_ce.py'
+
+
+def _train_parts(config):
+    """Model, optimiser wrapper and a single-process dataloader of ``config``."""
+    import mmspml  # noqa: F401
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+    from mmseg.registry import MODELS
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(config)
+    model = MODELS.build(cfg.model).train()
+    loader_cfg = dict(cfg.train_dataloader, num_workers=0, persistent_workers=False)
+    loader = Runner.build_dataloader(loader_cfg, seed=0)
+    return model, build_optim_wrapper(model, cfg.optim_wrapper), loader
+
+
+def train_steps(steps):
+    """Per-iteration cost of SPML vs partial CE on CamVid, split into its parts.
+
+    Both configs use the same dilated ResNet-18, data, crop (160x160) and batch (4).
+    Measured in this process, alternating, medians over ``steps`` iterations (after one
+    warm-up): the data pipeline per batch (``num_workers=0``, so its cost is visible:
+    the SPML pipeline computes SLIC superpixels on the fly); the model step
+    (``train_step``: preprocessor, forward, backward, SGD update; the memory bank is
+    committed after every step as ``SPMLMemoryBankHook`` does); the SPML step with its
+    contrastive losses removed (= backbone + the larger SPML head and its CE classifier);
+    and ``contrastive_loss_by_feat`` forward + backward alone on the step's embedding.
+    """
+    torch.manual_seed(0)
+    parts = {'spml': _train_parts(SPML_CONFIG), 'partial_ce': _train_parts(BASELINE_CONFIG)}
+    iters = {name: iter(p[2]) for name, p in parts.items()}
+    times = {key: [] for key in ('data spml', 'data partial_ce', 'step spml',
+                                 'step partial_ce', 'step spml, no contrastive losses',
+                                 'contrastive fwd+bwd')}
+    head = parts['spml'][0].decode_head
+    losses = head.contrastive_losses
+
+    def step(name, batch, contrastive=True):
+        model, optim_wrapper, _ = parts[name]
+        if name == 'spml':
+            head.contrastive_losses = losses if contrastive else torch.nn.ModuleList()
+        t0 = CLOCK[0]()
+        model.train_step(batch, optim_wrapper)
+        elapsed = CLOCK[0]() - t0
+        if name == 'spml':
+            head.contrastive_losses = losses
+            head.commit_memory()
+        return elapsed
+
+    def contrastive_alone(batch):
+        model = parts['spml'][0]
+        data = model.data_preprocessor(batch, True)
+        with torch.no_grad():
+            emb = head.forward(model.extract_feat(data['inputs']))
+        emb.requires_grad_(True)
+        t0 = CLOCK[0]()
+        out = head.contrastive_loss_by_feat(emb, data['data_samples'])
+        sum(v for k, v in out.items() if k.startswith('loss_')).backward()
+        elapsed = CLOCK[0]() - t0
+        head._pending_memory = None
+        return elapsed
+
+    for i in range(steps + 1):
+        batches = {}
+        for name in parts:
+            t0 = CLOCK[0]()
+            batches[name] = next(iters[name])
+            if i:
+                times[f'data {name}'].append(CLOCK[0]() - t0)
+        results = [step('spml', batches['spml']), step('partial_ce', batches['partial_ce']),
+                   step('spml', batches['spml'], contrastive=False),
+                   contrastive_alone(batches['spml'])]
+        if i:  # the first iteration is the warm-up
+            for key, value in zip(('step spml', 'step partial_ce',
+                                   'step spml, no contrastive losses', 'contrastive fwd+bwd'),
+                                  results):
+                times[key].append(value)
+    return {key: statistics.median(v) for key, v in times.items()}
+
+
+def print_train_table(med, steps):
+    print(f'\nTraining iteration, {SPML_CONFIG} vs {BASELINE_CONFIG} (batch 4, 160x160 '
+          f'crops), median of {steps} after a warm-up, alternating, torch threads '
+          f'{torch.get_num_threads()}, {CLOCK[0].__name__}')
+    print('| part | seconds |')
+    print('|---|---|')
+    for key, value in med.items():
+        print(f'| {key} | {value:.3f} |')
+    base, spml = med['step partial_ce'], med['step spml']
+    head_part = med['step spml, no contrastive losses'] - base
+    print(f'| model step ratio spml / partial_ce | {spml / base:.2f} |')
+    print(f'| of the difference {spml - base:.3f} s: larger head + classifier | {head_part:.3f} |')
+    print(f'| of the difference: contrastive step (spml - spml without it) | '
+          f'{spml - med["step spml, no contrastive losses"]:.3f} |')
+    data_diff = med['data spml'] - med['data partial_ce']
+    print(f'| data pipeline difference (on-the-fly superpixels) per batch | {data_diff:.3f} |')
+    print(f'| step + data ratio (data not overlapped) | '
+          f'{(spml + med["data spml"]) / (base + med["data partial_ce"]):.2f} |')
+
+
 def print_table(rows, repeats):
     print(f'SPML contrastive step, float32, CPU, torch threads {torch.get_num_threads()}, '
-          f'median of {repeats} after a warm-up, implementations alternating')
+          f'{CLOCK[0].__name__}, median of {repeats} after a warm-up, implementations '
+          'alternating')
     print('| scale | N pixels | segments | K protos | impl | forward s | fwd+bwd s | '
           'fwd+bwd ratio | peak extra MiB | x [N,K] f32 | f64 rel diff (ann/occ/img/grad) |')
     print('|---|---|---|---|---|---|---|---|---|---|---|')
@@ -251,8 +358,14 @@ def main():
     p.add_argument('--threads', type=int, default=None,
                    help='torch intra-op threads (default: torch\'s choice). On a CPU shared '
                    'with other jobs, 1 avoids OpenMP barrier stalls that swamp the timings')
+    p.add_argument('--clock', choices=('wall', 'cpu'), default='wall',
+                   help='wall time, or the CPU time of this process (with --threads 1 on a '
+                   'CPU shared with higher-priority jobs: the compute cost without the '
+                   'time spent waiting for a core)')
     p.add_argument('--memory-of', help=argparse.SUPPRESS)  # internal: SCALE:IMPL
     args = p.parse_args()
+    if args.clock == 'cpu':
+        CLOCK[0] = time.process_time
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.memory_of:
@@ -270,6 +383,8 @@ def main():
         row['memory'] = memory_scale(row['name'])
     if rows:
         print_table(rows, args.repeats)
+    if args.train_steps:
+        print_train_table(train_steps(args.train_steps), args.train_steps)
 
 
 if __name__ == '__main__':

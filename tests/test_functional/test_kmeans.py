@@ -83,9 +83,11 @@ def test_empty_cluster_keeps_a_zero_prototype():
     init = torch.tensor([0, 1, 2, 2, 2])
     assert spherical_kmeans(f, init, 1).tolist() == [0, 0, 2, 2, 2]
     assert spherical_kmeans(f, init, 2).tolist() == [0, 0, 2, 2, 1]
-    batched = batched_spherical_kmeans(f[None], init[None], torch.ones(1, 5, dtype=torch.bool),
-                                       3, 2)
-    assert batched[0].tolist() == [0, 0, 2, 2, 1]
+    for image_by_image in (False, True):
+        batched = batched_spherical_kmeans(f[None], init[None],
+                                           torch.ones(1, 5, dtype=torch.bool), 3, 2,
+                                           image_by_image)
+        assert batched[0].tolist() == [0, 0, 2, 2, 1]
 
 
 def test_slot_without_valid_pixel_is_not_a_candidate():
@@ -97,8 +99,9 @@ def test_slot_without_valid_pixel_is_not_a_candidate():
     init = torch.tensor([[0, 1, 1, 1]])
     valid = torch.tensor([[False, True, True, True]])
     assert spherical_kmeans(f[0, 1:], init[0, 1:], 3).tolist() == [0, 0, 0]
-    out = batched_spherical_kmeans(f, init, valid, 2, 3)
-    assert out.tolist() == [[-1, 1, 1, 1]]
+    for image_by_image in (False, True):
+        out = batched_spherical_kmeans(f, init, valid, 2, 3, image_by_image)
+        assert out.tolist() == [[-1, 1, 1, 1]]
 
 
 def _random_batch(seed, b=4, h=6, w=7, d=3, dtype=F64):
@@ -115,11 +118,15 @@ def _random_batch(seed, b=4, h=6, w=7, d=3, dtype=F64):
 
 @pytest.mark.parametrize('seed', [0, 1, 2, 3, 4])
 @pytest.mark.parametrize('iterations', [0, 1, 3, 10])
-def test_batched_matches_per_image(seed, iterations):
+@pytest.mark.parametrize('image_by_image', [False, True])
+def test_batched_matches_per_image(seed, iterations, image_by_image):
     # low-dimensional random features: negative similarities and emptied clusters are
     # common, so the zero-prototype and absent-slot rules are exercised
     f, init, valid, k = _random_batch(seed)
-    out = batched_spherical_kmeans(f, init, valid, k, iterations)
+    out = batched_spherical_kmeans(f, init, valid, k, iterations, image_by_image)
+    # both evaluations give identical labels (slot ids included)
+    assert torch.equal(out, batched_spherical_kmeans(f, init, valid, k, iterations,
+                                                     not image_by_image))
     assert out.shape == init.shape and out.dtype == torch.long
     assert torch.equal(out < 0, ~valid)
     for i in range(f.shape[0]):

@@ -151,3 +151,16 @@ def test_batch_containers_validate_shapes():
     with pytest.raises(ValueError, match='tags'):
         MemoryBatch(torch.zeros(3, d), torch.zeros(3).long(), torch.zeros(2, 5),
                     torch.zeros(3).long())
+
+
+@pytest.mark.parametrize('high', [5, 2**40])
+def test_packed_unique_rows_equal_unique_dim0(high):
+    # segments are found by a 1-D unique of one packed int64 key per pixel; same order
+    # and inverse as unique(dim=0) (including negative ids, and the fallback when the
+    # column ranges do not fit in 63 bits)
+    from mmspml.functional.segments import _unique_rows
+    g = torch.Generator().manual_seed(0)
+    cols = [torch.randint(-3, high, (500,), generator=g) for _ in range(4)]
+    values, inverse = _unique_rows(cols)
+    ref_values, ref_inverse = torch.unique(torch.stack(cols, 1), dim=0, return_inverse=True)
+    assert torch.equal(values, ref_values) and torch.equal(inverse, ref_inverse)
