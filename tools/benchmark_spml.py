@@ -1,13 +1,13 @@
 """SPML contrastive step: mmspml vs the authors' algorithm, and the SPML train-step cost.
 
-    PYTHONPATH=$PWD python tools/benchmark_spml.py [--repeats 5] [--scales voc,2x-pixels,2x-prototypes]
+    python tools/benchmark_spml.py [--repeats 5] [--scales voc,2x-pixels,2x-prototypes]
                                                    [--train-steps N] [--profile]
 
 Part 1 (always): forward and forward + backward of ``SPMLHead.contrastive_loss_by_feat``
 (segment generation, sem_ann k6 w1.0, sem_occ k12 w0.5, img_sim k16 w0.1, memory bank
 of 2 iterations, the prototype-accuracy diagnostic) against the oracle
-``tests/_spml_oracle.py`` (per-image loop, ``torch.unique`` per image, exp-then-sum
-kernel) on the synthetic scribble batch of ``tests._spml_oracle.synthetic_batch``:
+``tools/_spml_oracle.py`` (per-image loop, ``torch.unique`` per image, exp-then-sum
+kernel) on the synthetic scribble batch of ``tools._spml_oracle.synthetic_batch``:
 
 * ``voc``: 4 images, 128x128 stride-4 embedding, D = 64, 6x6 grid, 10 k-means
   iterations, 24 regions per image (~63.7k valid pixels, ~647 segments, ~1.9k
@@ -44,7 +44,10 @@ import time
 
 import torch
 
-from tests import _spml_oracle as oracle
+try:  # run as a script: tools/ is on sys.path
+    import _spml_oracle as oracle
+except ImportError:  # imported as tools.benchmark_spml (tests/test_models/test_spml_oracle.py)
+    from tools import _spml_oracle as oracle
 
 # the clock of every timing: wall time, or this process's CPU time (--clock cpu)
 CLOCK = [time.perf_counter]

@@ -1,4 +1,4 @@
-"""The fast SPML step against the authors' algorithm (tests/_spml_oracle.py), float64.
+"""The fast SPML step against the authors' algorithm (tools/_spml_oracle.py), float64.
 
 A small scribble batch (2 images, 32x32 stride-4 embedding, memory of 2 iterations)
 through ``SPMLHead.contrastive_loss_by_feat`` and through the oracle (per-image loop,
@@ -8,7 +8,7 @@ prototype accuracy and the gradient w.r.t. the raw embedding must agree.
 import pytest
 import torch
 
-from tests import _spml_oracle as oracle
+from tools import _spml_oracle as oracle
 from tools.benchmark_spml import build_head, head_inputs, run_mmspml, run_oracle
 
 
