@@ -108,7 +108,8 @@ def build_head(num_classes=21, dtype=torch.float32, dims=64, chunk_size=None):
     from mmseg.registry import MODELS
     init_default_scope('mmseg')
     head = MODELS.build(dict(
-        type='SPMLHead', in_channels=8, channels=16, embed_dims=dims, num_classes=num_classes,
+        type='SPMLHead', in_channels=8, channels=2 * dims, embed_dims=dims,
+        num_classes=num_classes,
         segment_generator=dict(type='SegmentGenerator', grid=(6, 6), iterations=10),
         contrastive_losses=[dict(cfg, chunk_size=chunk_size) for cfg in LOSSES],
         memory_size=2, norm_cfg=dict(type='BN')))
