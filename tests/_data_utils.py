@@ -261,3 +261,9 @@ def write_densepose_tree(root: str, n: int = 4, n_val: int = 2,
     _write_list(osp.join(root, 'train2014.txt'), train)
     _write_list(osp.join(root, 'minival2014.txt'), val)
     return dict(train2014=train, minival2014=val)
+
+
+def weak_label_of(sample):
+    """The weak label of a packed sample (unlabeled index kept): ``gt_weak_seg`` when
+    PackSPMLInputs split it off (the label had unlabeled pixels), else ``gt_sem_seg``."""
+    return (sample.gt_weak_seg if 'gt_weak_seg' in sample else sample.gt_sem_seg).data

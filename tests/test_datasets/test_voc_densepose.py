@@ -14,7 +14,7 @@ from mmseg.registry import DATASETS
 from mmspml.datasets import DensePoseDataset, VOCWeakDataset
 from mmspml.datasets.transforms import DENSEPOSE_FLIP_MAP
 from tests._data_utils import (DENSEPOSE_LISTS, VOC_LABEL_DIRS, VOC_LISTS,
-                               write_densepose_tree, write_voc_tree)
+                               weak_label_of, write_densepose_tree, write_voc_tree)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DATA_CFGS = osp.join(REPO, 'configs', '_base_', 'datasets')
@@ -139,7 +139,7 @@ def test_voc_scribbles_255_becomes_unlabeled(voc):
     raw = read(osp.join(root, VOC_LABEL_DIRS['scribbles'], name + '.png'))
     assert (raw == 255).any()
     sample = ds[0]
-    label = sample['data_samples'].gt_sem_seg.data[0].numpy()
+    label = weak_label_of(sample['data_samples'])[0].numpy()
     expect = np.where(raw == 255, 21, raw)
     np.testing.assert_array_equal(label, expect)
     tags = sample['data_samples'].img_tags
@@ -161,7 +161,7 @@ def test_voc_tags_file(voc, tmp_path):
     info = ds.get_data_info(0)
     assert 'seg_map_path' not in info and info['img_tag_ids']
     sample = ds[0]['data_samples']
-    assert (sample.gt_sem_seg.data == 21).all()  # all unlabeled, no 255 before padding
+    assert (weak_label_of(sample) == 21).all()  # all unlabeled, no 255 before padding
     tags = json.load(open(osp.join(root, 'tags_train_aug.json')))
     assert np.flatnonzero(sample.img_tags).tolist() == tags[ids['train_aug'][0]]
     # bad files
@@ -202,7 +202,7 @@ def test_voc_image_without_labeled_pixel(voc, tmp_path):
     path = osp.join(root, VOC_LABEL_DIRS['scribbles'], name + '.png')
     cv2.imwrite(path, np.full_like(read(path), 255))
     sample = voc_ds(root, weak_label='scribbles', pipeline=PACK)[0]['data_samples']
-    assert (sample.gt_sem_seg.data == 21).all() and not sample.img_tags.any()
+    assert (weak_label_of(sample) == 21).all() and not sample.img_tags.any()
 
 
 # ------------------------------------------------------------------ DensePose
@@ -215,7 +215,7 @@ def test_densepose_layout(densepose):
     assert info['seg_map_path'].endswith(
         f'segcls/densepose_points/gray/{names["train2014"][0]}.png')
     assert info['overseg_path'].endswith(f'seginst/pmi_0.1_256/{names["train2014"][0]}.png')
-    label = ds[0]['data_samples'].gt_sem_seg.data
+    label = weak_label_of(ds[0]['data_samples'])
     assert set(label.unique().tolist()) <= set(range(16)) and (label == 15).any()
     # 1-column name lists: image directory from the split
     ds1 = DensePoseDataset(data_root=root, ann_file='{split}.txt', pipeline=PACK)
@@ -264,7 +264,7 @@ def test_data_configs(name, tree, request):
     sample = ds[0]
     ds_ = sample['data_samples']
     assert sample['inputs'].shape == (3, 512, 512)
-    label, ovs = ds_.gt_sem_seg.data[0], ds_.gt_overseg.data[0]
+    label, ovs = weak_label_of(ds_)[0], ds_.gt_overseg.data[0]
     assert label.shape == ovs.shape == (512, 512)
     # the image (40x56 after a rescale <= 1.5) is padded bottom/right: 255 in both maps
     assert (label[100:, :] == 255).all() and (ovs[100:, :] == 255).all()
@@ -303,6 +303,6 @@ def test_camvid_superpixel_configs(name, camvid_tree, tmp_path):
     ds = sample['data_samples']
     assert sample['inputs'].shape == (3, 160, 160)
     assert ds.gt_sem_seg.data.shape == ds.gt_overseg.data.shape == (1, 160, 160)
-    label, ovs = ds.gt_sem_seg.data, ds.gt_overseg.data
+    label, ovs = weak_label_of(ds), ds.gt_overseg.data
     assert (label[ovs == 255] == 255).all()  # padding: 255 in both maps
     assert 'img_tags' in ds

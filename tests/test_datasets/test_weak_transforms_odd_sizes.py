@@ -5,6 +5,7 @@ import torch
 
 from mmspml.datasets.transforms import (AddImageTags, ComputeSuperpixels, PackSPMLInputs,
                                         SimulateWeakLabel)
+from tests._data_utils import weak_label_of
 
 
 def results(label, img=None):
@@ -70,7 +71,8 @@ def test_pack_carries_overseg_tags_and_ids():
     ds = packed['data_samples']
     assert ds.gt_overseg.data.dtype == torch.int64
     assert ds.gt_overseg.data.tolist() == [[[300, 2, 7]]]
-    assert ds.gt_sem_seg.data.tolist() == [[[0, 4, 255]]]
+    assert weak_label_of(ds).tolist() == [[[0, 4, 255]]]
+    assert ds.gt_sem_seg.data.tolist() == [[[0, 255, 255]]]  # unlabeled -> ignore for CE
     assert ds.unlabeled_index == 4 and ds.num_classes == 4 and ds.sample_idx == 5
     assert ds.img_tags.tolist() == [True, False, False, False]
     r['gt_overseg'] = np.zeros((1, 3, 1), np.int32)

@@ -71,7 +71,7 @@ def test_stage2_loads_embedding_not_classifier_and_trains_only_the_classifier():
 
 def test_knn_head_predicts_vote_fractions(tmp_path):
     torch.manual_seed(0)
-    cfg = dict(type='SPMLKNNHead', in_channels=8, channels=8, embed_dims=3, dilations=(1,),
+    cfg = dict(type='SPMLKNNHead', in_channels=8, channels=6, embed_dims=3, dilations=(1,),
                num_classes=4, knn_k=3, knn_grid=(2, 2), prototype_file=None)
     mem = torch.nn.functional.normalize(torch.randn(10, 3), dim=1)
     labels = torch.tensor([0, 1, 2, 3, 0, 1, 2, 3, 0, 1])

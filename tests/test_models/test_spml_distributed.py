@@ -45,6 +45,11 @@ def _worker(rank, world, init_file, out_file):
         torch.save(res, f'{out_file}.{rank}')
     finally:
         dist.destroy_process_group()
+    # The results are saved; leave without the interpreter's teardown. Under load, torch
+    # 2.13's gloo teardown at exit sometimes aborts a worker ("terminate called without an
+    # active exception") after everything above has finished, which mp.spawn reports as a
+    # failure of the comparison below.
+    os._exit(0)
 
 
 @pytest.mark.slow
