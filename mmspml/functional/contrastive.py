@@ -33,7 +33,6 @@ written by hand and recomputes each chunk's logits, so memory stays at two
 exponent range of the dtype (``2 kappa max|x| max|mu|`` above ~80 in float32) the
 masked log-sum-exp evaluation (:func:`_segsort_plus`) is used instead.
 """
-import numbers
 from typing import Optional, Tuple
 
 import torch
@@ -41,7 +40,7 @@ from torch import Tensor
 from torch.autograd.function import Function, once_differentiable
 from torch.utils.checkpoint import checkpoint
 
-from ._utils import _check_tensor
+from ._utils import _check_tensor, check_scalar
 
 _REDUCTIONS = ('none', 'mean', 'sum')
 
@@ -76,14 +75,10 @@ def pixel_segment_contrastive_loss(embeddings: Tensor, labels: Tensor, own_segme
         Tensor: scalar, or ``[N]`` for ``reduction='none'``, in the computation dtype.
     """
     n, k, set_labels = _validate(embeddings, labels, own_segment, prototypes, prototype_labels)
-    if isinstance(concentration, bool) or not isinstance(concentration, numbers.Real) \
-            or not concentration > 0 or concentration == float('inf'):
-        raise ValueError(f'concentration must be a positive finite number, got {concentration!r}')
+    check_scalar(concentration, 'concentration', low=0, low_open=True)
     if reduction not in _REDUCTIONS:
         raise ValueError(f'reduction must be one of {_REDUCTIONS}, got {reduction!r}')
-    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
-                                   or chunk_size < 1):
-        raise ValueError(f'chunk_size must be None or a positive int, got {chunk_size!r}')
+    check_scalar(chunk_size, 'chunk_size', integer=True, low=1, optional=True)
     if chunk_size is None:
         chunk_size = max(64, _AUTO_CHUNK_LOGITS // max(k, 1))
 
@@ -449,8 +444,7 @@ def retrieval_accuracy(embeddings: Tensor, labels: Tensor, prototypes: Tensor,
     _check_tensor(prototypes, 'prototypes', dim=2, floating=True, shape=(None, embeddings.shape[1]))
     _check_tensor(prototype_labels, 'prototype_labels', shape=(prototypes.shape[0],),
                   floating=False)
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f'k must be a positive int, got {k!r}')
+    check_scalar(k, 'k', integer=True, low=1)
     kk = min(k, prototypes.shape[0])
     if kk == 0 or embeddings.shape[0] == 0:
         return embeddings.new_zeros(())

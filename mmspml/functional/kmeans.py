@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 import torch
 from torch import Tensor
 
-from ._utils import _check_size, _check_tensor, l2_normalize
+from ._utils import _check_size, _check_tensor, check_scalar, l2_normalize
 
 
 def grid_init_labels(grid: Sequence[int], size: Sequence[int], device=None) -> Tensor:
@@ -116,8 +116,7 @@ def batched_spherical_kmeans(features: Tensor, init_labels: Tensor, valid: Tenso
     _check_tensor(valid, 'valid', shape=(b, p))
     if valid.dtype != torch.bool:
         raise ValueError(f'valid must be a bool tensor, got {valid.dtype}')
-    if isinstance(num_clusters, bool) or not isinstance(num_clusters, int) or num_clusters < 1:
-        raise ValueError(f'num_clusters must be a positive int, got {num_clusters!r}')
+    check_scalar(num_clusters, 'num_clusters', integer=True, low=1)
     _check_iterations(iterations)
     k = num_clusters
     init_labels = init_labels.masked_fill(~valid, 0)
@@ -159,5 +158,4 @@ def batched_spherical_kmeans(features: Tensor, init_labels: Tensor, valid: Tenso
 
 
 def _check_iterations(iterations):
-    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
-        raise ValueError(f'iterations must be a non-negative int, got {iterations!r}')
+    check_scalar(iterations, 'iterations', integer=True, low=0)

@@ -7,7 +7,7 @@ original image), n = h*w nodes, D embedding dims. Pure torch.
 import torch
 from torch import Tensor
 
-from ._utils import _check_tensor
+from ._utils import _check_tensor, check_scalar
 
 
 def random_walk_transition(embedding: Tensor, beta: float = 5.0, exponent: float = 20.0,
@@ -32,8 +32,7 @@ def random_walk_transition(embedding: Tensor, beta: float = 5.0, exponent: float
         Tensor: ``[n, n]`` column-stochastic, ``embedding``'s dtype.
     """
     _check_tensor(embedding, 'embedding', dim=2, floating=True)
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f'steps must be a non-negative int, got {steps!r}')
+    check_scalar(steps, 'steps', integer=True, low=0)
     for name, value in (('beta', beta), ('exponent', exponent)):
         if not value > 0:
             raise ValueError(f'{name} must be positive, got {value!r}')

@@ -8,6 +8,7 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 from mmspml.functional import knn_segment_scores
+from mmspml.functional._utils import check_scalar
 from .spml_head import SPMLHead
 
 
@@ -57,8 +58,7 @@ class SPMLKNNHead(SPMLHead):
                  knn_grid: Sequence[int] = (12, 12), knn_iterations: int = 10,
                  **kwargs) -> None:
         super().__init__(**kwargs)
-        if isinstance(knn_k, bool) or not isinstance(knn_k, int) or knn_k < 1:
-            raise ValueError(f'SPMLKNNHead: knn_k must be a positive int, got {knn_k!r}')
+        check_scalar(knn_k, 'SPMLKNNHead: knn_k', integer=True, low=1)
         self.prototype_file = prototype_file
         self.knn_k = knn_k
         self.knn_grid = tuple(int(g) for g in knn_grid)
