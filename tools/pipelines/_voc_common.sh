@@ -30,3 +30,23 @@ stage2() {  # WORK STAGE1_CKPT PSEUDO_DIR: 4k iterations on one GPU
 }
 miou() { grep -o "$1 mIoU: [0-9.na]*" "$2" | tail -1 | awk '{print $3}'; }
 test_miou() { grep -o 'mIoU: [0-9.]*' "$1" | tail -1 | awk '{print $2}'; }
+
+# The scribble/point recipe (spec §5.4 "VOC scribbles / points"): stage 1 on the weak
+# labels -> restricted stage-1 softmax + random walk + CRF -> stage 2 -> single-scale test
+# and multi-scale + flip + CRF test.   Usage: scribble_point_pipeline KIND WORK
+scribble_point_pipeline() {
+    local cfg="configs/spml/voc_$1.py" work="$2"
+    stage1 "$cfg" "$work/stage1"
+    local ckpt1="$work/stage1/iter_30000.pth"
+    "$PY" tools/make_pseudo_labels.py "$cfg" "$ckpt1" --out-dir "$work/pseudo_labels" \
+        --source classifier --walk-steps 6 --crf --dense-label-dir "${dense_dirs[@]}" \
+        --cfg-options "${data[@]}" | tee "$work/pseudo_labels.log"
+    stage2 "$work/stage2" "$ckpt1" "$work/pseudo_labels"
+    "$PY" tools/test.py "$STAGE2_CFG" "$work/stage2/iter_4000.pth" --work-dir "$work/test" \
+        --cfg-options "${data[@]}" 2>&1 | tee "$work/test.log"
+    "$PY" tools/test.py "$STAGE2_CFG" "$work/stage2/iter_4000.pth" --work-dir "$work/test_msc_crf" \
+        --tta --cfg-options "${data[@]}" tta_model.type=CRFSegTTAModel 2>&1 | tee "$work/test_msc_crf.log"
+    echo "pseudo-label mIoU (train_aug): $(miou pseudo-label "$work/pseudo_labels.log")"
+    echo "final mIoU (val, single scale): $(test_miou "$work/test.log")"
+    echo "final mIoU (val, multi-scale + flip + CRF): $(test_miou "$work/test_msc_crf.log")"
+}
