@@ -71,6 +71,8 @@ def parse_args():
 def commands(name, args):
     config = RUNS[name][0]
     work = osp.join(args.work_dir, name)
+    if args.seed != 0:  # runs of other seeds keep their own checkpoints and logs
+        work += f'_seed{args.seed}'
     if args.cfg_options:  # a tuning variant gets its own work dir
         work += '_' + hashlib.md5(' '.join(args.cfg_options).encode()).hexdigest()[:6]
     opts = [f'train_cfg.max_iters={args.iters}', f'train_cfg.val_interval={args.iters}',
