@@ -84,6 +84,9 @@ def image_prototypes(model, img, label, num_classes, scales, grid, iterations):
     for scale in scales:
         size = (max(1, int(h * scale)), max(1, int(w * scale)))
         emb, _ = embedding_and_logits(model, img, scale)
+        if emb is None:
+            raise ValueError(f'{type(model.decode_head).__name__} gives no embedding (no '
+                             'SPML decode head, no SPMLAuxHead): no prototypes to extract')
         emb = resize_scores(emb, size)
         lab = label if scale == 1.0 else cv2.resize(label, size[::-1],
                                                     interpolation=cv2.INTER_NEAREST)

@@ -116,22 +116,35 @@ def load_training_sample(dataset, steps, index: int,
                           results.get('img_tag_ids'))
 
 
+def spml_aux_head(model):
+    """The :class:`SPMLAuxHead` among ``model.auxiliary_head`` (SPML mixed into an mmseg
+    model), or ``None``."""
+    from mmspml.models.decode_heads import SPMLAuxHead
+    aux = getattr(model, 'auxiliary_head', None)
+    heads = aux if isinstance(aux, torch.nn.ModuleList) else [aux]
+    return next((h for h in heads if isinstance(h, SPMLAuxHead)), None)
+
+
 @torch.no_grad()
 def embedding_and_logits(model, img: np.ndarray, scale: float = 1.0,
-                         flip: bool = False) -> Tuple[Tensor, Optional[Tensor]]:
+                         flip: bool = False) -> Tuple[Optional[Tensor], Optional[Tensor]]:
     """Raw stride-4 embedding and class logits of one image (one "pass" of §6.1).
 
     Args:
-        model: an mmseg ``EncoderDecoder`` with an SPML head (``forward`` gives the
-            embedding; ``classify`` the logits when the head has a classifier).
+        model: an mmseg ``EncoderDecoder``: with an SPML decode head (``forward`` gives
+            the embedding; ``classify`` the logits when the head has a classifier), or
+            with SPML mixed in (any decode head gives the logits, the
+            :class:`SPMLAuxHead` of ``auxiliary_head`` the embedding), or a plain mmseg
+            model (logits only, no embedding).
         img (np.ndarray): BGR uint8 ``[H, W, 3]``.
         scale (float): the image is resized by ``scale`` (bilinear) first.
         flip (bool): horizontal flip; the outputs are flipped back.
 
     Returns:
-        tuple: embedding ``[D, h, w]`` and logits ``[C, h, w]`` (or ``None``), float32,
-        at the network's output size for the (rescaled) image.
+        tuple: embedding ``[D, h, w]`` (or ``None``) and logits ``[C, h, w]`` (or
+        ``None``), float32, at the network's output size for the (rescaled) image.
     """
+    from mmspml.models.decode_heads import SPMLHead, SPMLStage2Head
     if scale != 1.0:
         h, w = img.shape[:2]
         img = cv2.resize(img, (max(1, int(w * scale)), max(1, int(h * scale))),
@@ -142,12 +155,18 @@ def embedding_and_logits(model, img: np.ndarray, scale: float = 1.0,
     x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).to(device)
     data = model.data_preprocessor(dict(inputs=[x], data_samples=None), training=False)
     head = model.decode_head
-    emb = head.forward(model.extract_feat(data['inputs']))
-    logits = head.classify(emb) if hasattr(head, 'classify') else None
-    if flip:
-        emb = emb.flip(-1)
-        logits = None if logits is None else logits.flip(-1)
-    return emb[0].float(), None if logits is None else logits[0].float()
+    feats = model.extract_feat(data['inputs'])
+    if isinstance(head, (SPMLHead, SPMLStage2Head)):
+        emb = head.forward(feats)
+        logits = head.classify(emb) if hasattr(head, 'classify') else None
+    else:  # an mmseg decode head gives the logits; the mixed-in SPML head the embedding
+        aux = spml_aux_head(model)
+        emb = None if aux is None else aux.forward(feats)
+        logits = head.forward(feats)
+    out = []
+    for x in (emb, logits):
+        out.append(None if x is None else (x.flip(-1) if flip else x)[0].float())
+    return tuple(out)
 
 
 def resize_scores(x: Tensor, size: Sequence[int]) -> Tensor:

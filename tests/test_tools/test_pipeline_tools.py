@@ -144,3 +144,34 @@ def test_bad_arguments(stage1, tmp_path):
     proc = python('tools/make_pseudo_labels.py', stage1['cfg'], str(tmp_path / 'no.pth'),
                   '--out-dir', str(tmp_path), check=False)
     assert proc.returncode != 0 and 'no.pth' in proc.stderr
+
+
+@pytest.mark.parametrize('config,has_embedding', [
+    ('configs/mixin/camvid_points_segformer_effnet-lite0_spml.py', True),
+    ('configs/baselines/camvid_points_partial_ce_segformer_effnet-lite0.py', False)])
+def test_pseudo_labels_of_mixin_and_plain_models(stage1, tmp_path, config, has_embedding):
+    """SPML mixed into an mmseg model: the decode head's softmax, walked on the
+    SPMLAuxHead's embedding; a plain mmseg model: its softmax without a walk."""
+    cfg = tiny_config(config, stage1['data'], str(tmp_path / 'cfg.py'), max_iters=2,
+                      val_interval=2)
+    python('tools/train.py', cfg, '--work-dir', str(tmp_path / 'w'))
+    ckpt = str(tmp_path / 'w' / 'iter_2.pth')
+    labels = _weak_and_dense(cfg)
+    walked = python('tools/make_pseudo_labels.py', cfg, ckpt, '--out-dir',
+                    str(tmp_path / 'rw'), '--walk-steps', '6', check=False)
+    if not has_embedding:
+        assert walked.returncode != 0
+        assert 'gives no embedding' in walked.stderr and '--walk-steps -1' in walked.stderr
+    else:
+        assert walked.returncode == 0, walked.stderr[-3000:]
+    python('tools/make_pseudo_labels.py', cfg, ckpt, '--out-dir', str(tmp_path / 'plain'),
+           '--walk-steps', '-1')
+    maps = {}
+    for d in ('rw', 'plain') if has_embedding else ('plain',):
+        for name, (weak, _) in labels.items():
+            pl = cv2.imread(str(tmp_path / d / (name + '.png')), cv2.IMREAD_UNCHANGED)
+            allowed = set(np.unique(weak[weak < NUM_CLASSES]).tolist())
+            assert set(np.unique(pl[weak != 255]).tolist()) <= allowed
+            maps.setdefault(d, []).append(pl)
+    if has_embedding:  # the walk on the SPML embedding changes them
+        assert any((a != b).any() for a, b in zip(maps['rw'], maps['plain']))
