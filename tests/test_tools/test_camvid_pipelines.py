@@ -48,3 +48,26 @@ def test_camvid_tags_pipeline(tmp_path):
         assert len(os.listdir(osp.join(work, d))) == 4, d
     assert osp.isfile(osp.join(work, 'prototypes.pth'))
     assert osp.isfile(osp.join(work, 'stage2', 'iter_1.pth'))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('control', ['0', '1'])
+def test_camvid_mixin_pseudo_pipeline(tmp_path, control):
+    data = write_camvid_tree(str(tmp_path / 'camvid'), splits=(('train', 4), ('val', 2)))
+    work = str(tmp_path / 'work')
+    env = dict(ITERS='2', DATA_ROOT=data, NPROC='1', CONTROL=control, SEED='3',
+               PYTHON=sys.executable,
+               PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    out = run_tool(['bash', 'tools/pipelines/camvid_mixin_pseudo.sh', work], env=env,
+                   timeout=900).stdout
+    assert f'LABELS=points SEED=3 CONTROL={control} ITERS=2' in out
+    assert ('walk steps -1' if control == '1' else 'walk steps 6') in out
+    pseudo = float(re.search(r'pseudo-label mIoU \(train\): ([0-9.]+)', out).group(1))
+    final = float(re.search(r'final mIoU \(val, retrained on the pseudo labels\): ([0-9.]+)',
+                            out).group(1))
+    assert 0 <= pseudo <= 100 and 0 <= final <= 100
+    assert len(os.listdir(osp.join(work, 'pseudo_labels'))) == 4
+    # the retraining read the pseudo labels, with the seed asked for
+    cfg = glob.glob(osp.join(work, 'retrain', '*.py'))
+    text = open(cfg[0]).read()
+    assert osp.join(work, 'pseudo_labels') in text and 'seed=3' in text
