@@ -48,6 +48,9 @@ def test_dist_test_two_processes(trained, tmp_path):
     out = proc.stdout + proc.stderr
     assert 'Distributed training: True' in out and 'GPU number: 2' in out, out[-3000:]
     assert 'mIoU' in out and 'Iter(test) [2/2]' in out  # 3 images over 2 processes
+    # the log file is complete although the processes leave through os._exit
+    logs = glob.glob(str(tmp_path / 'dist' / '*' / '*.log'))
+    assert logs and 'mIoU' in open(logs[0]).read()
 
 
 def test_benchmark_kmeans_runs_and_checks_partitions():
