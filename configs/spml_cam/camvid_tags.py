@@ -6,7 +6,7 @@
 # tools/pipelines/camvid_tags.sh sets train_dataloader.dataset.label_dir=SEEDS.
 _base_ = '../spml/camvid_scribbles.py'
 seed_dir = '{{ fileDirname }}/../../work_dirs/pipelines/camvid_tags/seeds'
-superpixels = dict(method='slic', n_segments=300, compactness=10, sigma=1)
+superpixels = _base_.superpixels  # on the fly, cached (configs/_base_/datasets/camvid.py)
 img_pad_val = (103.53, 116.28, 123.675)
 train_pipeline = [
     dict(type='LoadImageFromFile', to_float32=True),

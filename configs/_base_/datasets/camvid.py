@@ -32,7 +32,12 @@ train_pipeline = load_steps + weak_label_steps + train_steps
 # file's location, an absolute path works too), made with
 #   python tools/make_superpixels.py ../shared/data/camvid/images/train \
 #       data/camvid_superpixels/train --list ../shared/data/camvid/train.txt --nproc 2
-superpixels = dict(method='slic', n_segments=300, compactness=10, sigma=1)
+# On the fly, each image's map is computed once and then read from a cache
+# (ComputeSuperpixels' cache_dir; keyed by the image's pixels and the parameters, shared by
+# the dataloader workers and by later runs; None computes every time).
+superpixel_cache_dir = '{{ fileDirname }}/../../../data/cache/superpixels'
+superpixels = dict(method='slic', n_segments=300, compactness=10, sigma=1,
+                   cache_dir=superpixel_cache_dir)
 superpixel_dir = '{{ fileDirname }}/../../../data/camvid_superpixels/{split}'
 # ImageNet mean in BGR = 0 after SegDataPreProcessor's normalisation, the value the
 # preprocessor pads the image with; every seg field is padded to the crop because
