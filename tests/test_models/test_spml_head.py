@@ -19,7 +19,7 @@ def make_head(memory_size=1, **kw):
     cfg = dict(type='SPMLHead', in_channels=4, channels=8, embed_dims=4, num_classes=C,
                segment_generator=dict(type='SegmentGenerator', grid=(2, 2), iterations=3),
                contrastive_losses=LOSSES_94, memory_size=memory_size,
-               norm_cfg=dict(type='BN'))
+               norm_cfg=dict(type='BN'), acc_proto_interval=1)
     cfg.update(kw)
     return MODELS.build(cfg)
 
@@ -130,3 +130,27 @@ def test_bad_head_arguments():
         make_head(contrastive_losses=[LOSSES_94[0], LOSSES_94[0]])
     with pytest.raises(ValueError, match='grid'):
         make_head(segment_generator=dict(grid=(0, 2)))
+
+
+@pytest.mark.parametrize('interval,steps_with_acc', [(3, [0, 3]), (1, [0, 1, 2, 3, 4]),
+                                                     (0, [])])
+def test_acc_proto_interval(interval, steps_with_acc):
+    emb, semantic, region, tags, _ = reference_inputs(torch.float64)
+    head = make_head(acc_proto_interval=interval).double()
+    samples = make_samples(semantic, region, tags)
+    ref = make_head().double().contrastive_loss_by_feat(emb, samples)
+    got = []
+    for step in range(5):
+        out = head.contrastive_loss_by_feat(emb, samples)
+        if 'acc_proto' in out:
+            got.append(step)
+            assert 0 <= out['acc_proto'].item() <= 1
+        head.commit_memory()
+        if step == 0:  # the losses never depend on the diagnostic
+            if interval:
+                assert out['acc_proto'].item() == pytest.approx(ref['acc_proto'].item())
+            for key in ('loss_sem_ann', 'loss_sem_occ', 'loss_img_sim'):
+                assert out[key].item() == pytest.approx(ref[key].item(), rel=1e-12)
+    assert got == steps_with_acc
+    with pytest.raises(ValueError, match='acc_proto_interval'):
+        make_head(acc_proto_interval=-1)

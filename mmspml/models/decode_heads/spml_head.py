@@ -101,6 +101,12 @@ class SPMLHead(BaseDecodeHead):
         contrastive_losses (list[dict]): SPML loss configs (each has ``loss_name``).
         memory_size (int): iterations kept in the memory bank (2 VOC, 0 DensePose); it
             is filled by :class:`~mmspml.engine.hooks.SPMLMemoryBankHook`.
+        acc_proto_interval (int): the prototype-retrieval diagnostic ``acc_proto``
+            (§4.7; every prototype queries all of them, a ``[K, K]`` similarity and a
+            top-5, about a third of a CamVid mix-in step on the CPU) is computed on the
+            first training step and then every ``acc_proto_interval`` steps (default 10,
+            mmengine's logging interval); the losses and gradients never depend on it.
+            1 = every step (the reference); 0 = never.
         test_classifier_at (str): ``'embedding'`` (default): the classifier runs on the
             stride-4 embedding at test time as in training and its logits are upsampled;
             ``'input'``: the reference's behaviour, classifier on the embedding upsampled
@@ -124,6 +130,7 @@ class SPMLHead(BaseDecodeHead):
                  segment_generator: dict = dict(type='SegmentGenerator'),
                  contrastive_losses: Optional[List[dict]] = None,
                  memory_size: int = 0,
+                 acc_proto_interval: int = 10,
                  test_classifier_at: str = 'embedding',
                  dropout_ratio: float = 0.75,
                  dropout_type: str = 'element',
@@ -179,6 +186,10 @@ class SPMLHead(BaseDecodeHead):
         if len(set(names)) != len(names):
             raise ValueError(f'SPMLHead: contrastive loss names must be unique, got {names}')
         self.memory_bank = PrototypeMemoryBank(memory_size)
+        self.acc_proto_interval = check_scalar(acc_proto_interval,
+                                               'SPMLHead: acc_proto_interval', integer=True,
+                                               low=0)
+        self._contrastive_steps = 0
         self._pending_memory = None
         self._warned_memory = False
         self._warned_tags = False
@@ -368,10 +379,13 @@ class SPMLHead(BaseDecodeHead):
         first = self.contrastive_losses[0].loss_name
         losses[first] = losses[first] + 0.0 * (prototypes.sum() + prototypes_with_loc.sum())
 
-        with torch.no_grad():  # diagnostics of losses that offer one (§4.7 accuracy)
-            for loss_module in self.contrastive_losses:
-                if hasattr(loss_module, 'retrieval_accuracy'):
-                    losses['acc_proto'] = loss_module.retrieval_accuracy(batch, memory)
+        interval = self.acc_proto_interval
+        if interval and self._contrastive_steps % interval == 0:
+            with torch.no_grad():  # diagnostics of losses that offer one (§4.7 accuracy)
+                for loss_module in self.contrastive_losses:
+                    if hasattr(loss_module, 'retrieval_accuracy'):
+                        losses['acc_proto'] = loss_module.retrieval_accuracy(batch, memory)
+        self._contrastive_steps += 1
         if self.memory_bank.size:
             if self._pending_memory is not None and not self._warned_memory:
                 warnings.warn('SPMLHead: memory_size > 0 but the memory bank is never '
