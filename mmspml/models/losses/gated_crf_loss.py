@@ -143,7 +143,7 @@ class GatedCRFLoss(nn.Module):
             if images is None:
                 raise RuntimeError(
                     'GatedCRFLoss needs the batch\'s images: add dict(type=\'LossImageHook\') '
-                    'to custom_hooks (docs/benchmarks.md "Gated CRF loss"), or pass images=')
+                    'to custom_hooks (docs/add_spml_to_your_model.md), or pass images=')
         b, _, h, w = cls_score.shape
         if images.dim() != 4 or images.shape[0] != b or images.shape[2:] != (h, w):
             raise ValueError(f'GatedCRFLoss: images of shape {tuple(images.shape)} do not '
