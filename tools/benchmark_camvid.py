@@ -112,14 +112,16 @@ def parse_args(argv=None):
                    help='evaluate on val every N iterations during the training of '
                    '--curve-runs (the schedule curve); other runs are evaluated once, after '
                    'training, by tools/test.py')
-    p.add_argument('--curve-runs', nargs='+', choices=list(RECIPES), default=['dense'])
+    p.add_argument('--curve-runs', nargs='+', default=['dense'],
+                   choices=[n for n, r in RECIPES.items() if 'config' in r],
+                   help='runs evaluated every --val-interval iterations (default: dense)')
     p.add_argument('--data-root', default=None,
                    help=f'CamVid root (default: the configs\', {DEFAULT_DATA_ROOT})')
     p.add_argument('--work-dir', default='work_dirs/benchmark_camvid')
     p.add_argument('--cfg-options', nargs='*', default=[],
-                   help='key=value overrides of every run in --runs (the stage-1 runs of the '
-                   'full recipes included), for training and testing alike (shown in the '
-                   'table)')
+                   help='key=value overrides of every run in --runs, for its training and its '
+                   'tests alike (shown in the table); for the full recipes they reach the '
+                   'stage-1 run and the pseudo labels, not the retraining (the dense config)')
     p.add_argument('--crf', choices=['auto', 'on', 'off'], default='auto',
                    help='DenseCRF in the pseudo labels of the full recipes (auto: when '
                    'pydensecrf2 is installed)')
