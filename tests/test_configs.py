@@ -34,9 +34,12 @@ def test_config_builds_model(path):
     assert head.num_classes == len(
         __import__('mmseg.registry', fromlist=['DATASETS']).DATASETS.get(
             cfg.train_dataloader.dataset.type).METAINFO['classes'])
+    hooks = [h['type'] for h in cfg.get('custom_hooks', [])]
     if type(head).__name__ == 'SPMLHead':
-        hooks = [h['type'] for h in cfg.get('custom_hooks', [])]
         assert 'SPMLMemoryBankHook' in hooks or head.memory_bank.size == 0
+    # a loss that reads the image gets it only through LossImageHook
+    if any(callable(getattr(m, 'set_image_batch', None)) for m in model.modules()):
+        assert 'LossImageHook' in hooks
 
 
 @pytest.mark.parametrize('config', ['configs/spml/voc_tags.py',

@@ -1,18 +1,46 @@
-"""Label-efficiency benchmark on CamVid: SPML vs partial cross-entropy vs dense labels.
+"""Label-efficiency benchmark on CamVid: SPML recipes, the Gated CRF loss, partial
+cross-entropy and dense labels, over several seeds and two checks.
 
-Trains every run of the table (same pretrained EfficientNet-Lite0, data, crop, seed and
-iteration budget) with ``tools/train.py`` on the CamVid train split, evaluates the last
-checkpoint on the val split with ``tools/test.py``, and prints an mmseg-style table
-(mIoU and per-class IoU, training wall time including the final validation, and the
-median seconds per training iteration). With ``--write-docs`` the table and the
-exact commands replace the section between the markers in ``docs/benchmarks.md``.
+Every recipe uses the same pretrained EfficientNet-Lite0 + SegFormer-head model, data, crop
+and iteration budget. For each recipe, seed and protocol the tool trains with
+``tools/train.py``, tests the last checkpoint with ``tools/test.py`` (the same
+``--cfg-options`` as the training, so a model override is tested with its model) and
+prints, per evaluation set, a table of every seed, mean ± std and the gain over partial CE
+as mean ± std of the paired (same-seed) differences; then per-class IoU, the evaluations
+along the schedule (``--val-interval``), timings and the protocol's checks. With
+``--write-docs`` the tables and the exact commands replace the section between the markers
+in ``docs/benchmarks.md``.
 
-    python tools/benchmark_camvid.py                      # every run, 1000 iterations
+Protocols (``--protocols``):
+
+* ``val``: train on CamVid's train split, evaluate on val (101 frames, all of sequence
+  0016E5, like 204 of the 367 training frames);
+* ``heldout``: train without the frames of one sequence (``--heldout-seq``, default
+  0006R0: 101 training frames) and evaluate on val and on that sequence, which training
+  never saw. The split lists are written to ``WORK_DIR/splits/`` and read through
+  ``ann_file`` (``CamVidDataset`` takes the images and labels of ``images/train``).
+
+Recipes (``--runs``; ``X`` = points or scribbles):
+
+* ``dense``, ``pce_X`` (partial CE), ``spml_mixin_X`` (SPML as ``SPMLAuxHead``),
+  ``gated_crf_X`` (partial CE + ``GatedCRFLoss``), ``spml_mixin_gated_crf_X`` (both),
+  ``spml_head_X`` (SPML's own head; not run by default): one config each;
+* ``spml_full_X``: SPML's full recipe from the ``spml_mixin_X`` model of the same seed:
+  pseudo labels (decode head's softmax ± flip, restricted to each image's weak-label
+  classes, random walk T^64 on the ``SPMLAuxHead`` embedding, DenseCRF when pydensecrf2 is
+  installed; ``tools/make_pseudo_labels.py``), then the dense config trained afresh on them;
+  ``pce_full_X``: its control, the same steps from the ``pce_X`` model without the walk.
+  Their stage-1 runs are trained first when missing.
+
+    python tools/benchmark_camvid.py --seeds 0 1 2 --protocols val heldout
+    python tools/benchmark_camvid.py --runs dense --val-interval 250    # the dense curve
     python tools/benchmark_camvid.py --runs pce_points spml_mixin_points --iters 200
     python tools/benchmark_camvid.py --dry-run            # print the commands only
 
 Runs are sequential (each uses both cores); finished runs are kept in
-``WORK_DIR/results.json`` and skipped when run again with the same settings.
+``WORK_DIR/results.json`` under every setting that changes them (recipe, seed, protocol,
+held-out sequence, iterations, ``--cfg-options``, data root, evaluation interval, CRF) and
+skipped when asked again. A run's time is measured from its own log only.
 """
 import argparse
 import glob
@@ -21,76 +49,242 @@ import json
 import os
 import os.path as osp
 import re
+import shlex
+import shutil
 import statistics
 import subprocess
 import sys
 import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DEFAULT_DATA_ROOT = '../shared/data/camvid'  # the configs' data_root
+RETRAIN_CONFIG = 'configs/baselines/camvid_dense_segformer_effnet-lite0.py'
 
-# name -> (config, what it is)
-RUNS = {
-    'dense': ('configs/baselines/camvid_dense_segformer_effnet-lite0.py',
-              'dense labels (upper bound)'),
-    'pce_points': ('configs/baselines/camvid_points_partial_ce_segformer_effnet-lite0.py',
-                   'partial CE, points'),
-    'spml_mixin_points': ('configs/mixin/camvid_points_segformer_effnet-lite0_spml.py',
-                          'SPML mix-in (SPMLAuxHead), points'),
-    'spml_head_points': ('configs/spml/camvid_points_effnet-lite0.py',
-                         'SPML (SPMLHead), points'),
-    'pce_scribbles': ('configs/baselines/camvid_scribbles_partial_ce_segformer_effnet-lite0.py',
-                      'partial CE, scribbles'),
-    'spml_mixin_scribbles': ('configs/mixin/camvid_scribbles_segformer_effnet-lite0_spml.py',
-                             'SPML mix-in (SPMLAuxHead), scribbles'),
-    'spml_head_scribbles': ('configs/spml/camvid_scribbles_effnet-lite0.py',
-                            'SPML (SPMLHead), scribbles'),
-}
+
+def _recipes():
+    runs = {'dense': dict(config='configs/baselines/camvid_dense_segformer_effnet-lite0.py',
+                          what='dense labels', labels=None)}
+    for x in ('scribbles', 'points'):
+        runs.update({
+            f'pce_{x}': dict(
+                config=f'configs/baselines/camvid_{x}_partial_ce_segformer_effnet-lite0.py',
+                what=f'partial CE, {x}', labels=x),
+            f'spml_mixin_{x}': dict(
+                config=f'configs/mixin/camvid_{x}_segformer_effnet-lite0_spml.py',
+                what=f'SPML mix-in, {x}', labels=x),
+            f'gated_crf_{x}': dict(
+                config=f'configs/baselines/camvid_{x}_gated_crf_segformer_effnet-lite0.py',
+                what=f'Gated CRF, {x}', labels=x),
+            f'spml_mixin_gated_crf_{x}': dict(
+                config=f'configs/mixin/camvid_{x}_segformer_effnet-lite0_spml_gated_crf.py',
+                what=f'SPML mix-in + Gated CRF, {x}', labels=x),
+            f'spml_full_{x}': dict(
+                stage1=f'spml_mixin_{x}', walk=6, control=f'pce_full_{x}', labels=x,
+                what=f'SPML full recipe (mix-in, pseudo labels, retrained), {x}'),
+            f'pce_full_{x}': dict(
+                stage1=f'pce_{x}', walk=-1, labels=x,
+                what=f'its control (partial CE, pseudo labels, retrained), {x}'),
+            f'spml_head_{x}': dict(config=f'configs/spml/camvid_{x}_effnet-lite0.py',
+                                   what=f'SPML (SPMLHead), {x}', labels=x),
+        })
+    return runs
+
+
+RECIPES = _recipes()
+DEFAULT_RUNS = [n for n in RECIPES if not n.startswith('spml_head')]
 CLASSES = ('sky', 'building', 'pole', 'road', 'pavement', 'tree', 'sign-symbol', 'fence',
            'car', 'pedestrian', 'bicyclist')
 BEGIN, END = '<!-- benchmark_camvid:begin -->', '<!-- benchmark_camvid:end -->'
 _ROW = re.compile(r'^\|\s*([\w-]+)\s*\|\s*([\d.]+|nan)\s*\|\s*([\d.]+|nan)\s*\|\s*$')
+EVAL_SETS = dict(val='val', heldout='held-out sequence')
 
 
-def parse_args():
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('--runs', nargs='+', choices=list(RUNS), default=list(RUNS))
+    p.add_argument('--runs', nargs='+', choices=list(RECIPES), default=DEFAULT_RUNS)
     p.add_argument('--iters', type=int, default=1000, help='training iterations per run')
-    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--seeds', type=int, nargs='+', default=[0],
+                   help='training seeds (each run once per seed, in its own work dir)')
+    p.add_argument('--protocols', nargs='+', choices=['val', 'heldout'], default=['val'])
+    p.add_argument('--heldout-seq', default='0006R0',
+                   help='sequence (name prefix) left out of training by --protocols heldout')
+    p.add_argument('--val-interval', type=int, default=None,
+                   help='evaluate on val every N iterations during the training of '
+                   '--curve-runs (the schedule curve); other runs are evaluated once, after '
+                   'training, by tools/test.py')
+    p.add_argument('--curve-runs', nargs='+', default=['dense'],
+                   choices=[n for n, r in RECIPES.items() if 'config' in r],
+                   help='runs evaluated every --val-interval iterations (default: dense)')
     p.add_argument('--data-root', default=None,
-                   help='CamVid root (default: the configs\', ../shared/data/camvid)')
+                   help=f'CamVid root (default: the configs\', {DEFAULT_DATA_ROOT})')
     p.add_argument('--work-dir', default='work_dirs/benchmark_camvid')
     p.add_argument('--cfg-options', nargs='*', default=[],
-                   help='extra key=value overrides passed to every run (tuning; shown in '
-                   'the table)')
+                   help='key=value overrides of every run in --runs, for its training and its '
+                   'tests alike (shown in the table); for the full recipes they reach the '
+                   'stage-1 run and the pseudo labels, not the retraining (the dense config)')
+    p.add_argument('--crf', choices=['auto', 'on', 'off'], default='auto',
+                   help='DenseCRF in the pseudo labels of the full recipes (auto: when '
+                   'pydensecrf2 is installed)')
+    p.add_argument('--nproc', type=int, default=2, help='pseudo-label worker processes')
     p.add_argument('--dry-run', action='store_true', help='print the commands only')
     p.add_argument('--write-docs', action='store_true',
-                   help='write the table into docs/benchmarks.md')
-    return p.parse_args()
+                   help='write the tables into docs/benchmarks.md')
+    args = p.parse_args(argv)
+    if args.iters < 1 or (args.val_interval is not None and args.val_interval < 1):
+        p.error('--iters and --val-interval must be positive')
+    if len(set(args.seeds)) != len(args.seeds):
+        p.error(f'--seeds has repeated values: {args.seeds}')
+    return args
 
 
-def commands(name, args):
-    config = RUNS[name][0]
-    work = osp.join(args.work_dir, name)
-    if args.seed != 0:  # runs of other seeds keep their own checkpoints and logs
-        work += f'_seed{args.seed}'
-    if args.cfg_options:  # a tuning variant gets its own work dir
-        work += '_' + hashlib.md5(' '.join(args.cfg_options).encode()).hexdigest()[:6]
-    opts = [f'train_cfg.max_iters={args.iters}', f'train_cfg.val_interval={args.iters}',
-            f'default_hooks.checkpoint.interval={args.iters}',
-            f'param_scheduler.0.end={args.iters}', f'randomness.seed={args.seed}']
-    if args.data_root:
-        opts += [f'{d}.dataset.data_root={args.data_root}'
-                 for d in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
-    opts += list(args.cfg_options)
+# ------------------------------------------------------------------ planning
+def data_root(args):
+    return osp.normpath(osp.join(REPO, args.data_root or DEFAULT_DATA_ROOT))
+
+
+def crf_enabled(args):
+    if args.crf != 'auto':
+        return args.crf == 'on'
+    try:
+        import pydensecrf.densecrf  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def settings(name, seed, protocol, args):
+    """Everything that changes a run's result: its cache key (and work dir hash)."""
+    s = dict(name=name, seed=seed, protocol=protocol, iters=args.iters,
+             cfg_options=list(args.cfg_options), data_root=data_root(args))
+    if protocol == 'heldout':
+        s['heldout_seq'] = args.heldout_seq
+    recipe = RECIPES[name]
+    if 'stage1' in recipe:
+        s['stage1'] = settings(recipe['stage1'], seed, protocol, args)
+        s['crf'] = crf_enabled(args)
+    elif args.val_interval is not None and name in args.curve_runs:
+        s['val_interval'] = args.val_interval
+    return s
+
+
+def run_key(s):
+    return json.dumps(s, sort_keys=True)
+
+
+def work_dir(s, args):
+    digest = hashlib.md5(run_key(s).encode()).hexdigest()[:8]
+    return osp.join(args.work_dir, s['protocol'], f"{s['name']}_seed{s['seed']}_{digest}")
+
+
+def plan(args):
+    """The runs to do, stage-1 runs before the full recipes that need them."""
+    out, seen = [], set()
+
+    def add(s):
+        if 'stage1' in s:
+            add(s['stage1'])
+        if run_key(s) not in seen:
+            seen.add(run_key(s))
+            out.append(s)
+
+    for protocol in args.protocols:
+        for seed in args.seeds:
+            for name in args.runs:
+                add(settings(name, seed, protocol, args))
+    return out
+
+
+def split_files(args):
+    """``(train list, held-out list)`` of ``--heldout-seq``, written under the work dir."""
+    root = data_root(args)
+    src = osp.join(root, 'train.txt')
+    if not osp.isfile(src):
+        raise SystemExit(f'{src} not found: --protocols heldout needs the CamVid train list')
+    names = [n.strip() for n in open(src) if n.strip()]
+    seq = args.heldout_seq
+    held = [n for n in names if n.startswith(seq + '_')]
+    if not held or len(held) == len(names):
+        raise SystemExit(f'--heldout-seq {seq} matches {len(held)} of the {len(names)} '
+                         f'training frames of {src}; it must match some but not all (CamVid '
+                         'names start with their sequence, e.g. 0006R0_f01230)')
+    out = osp.join(REPO, args.work_dir, 'splits')
+    paths = (osp.join(out, f'train_no{seq}.txt'), osp.join(out, f'heldout_{seq}.txt'))
+    if not args.dry_run:
+        os.makedirs(out, exist_ok=True)
+        for path, rows in zip(paths, ([n for n in names if n not in held], held)):
+            with open(path, 'w') as f:
+                f.write('\n'.join(rows) + '\n')
+    return paths
+
+
+def _data_opts(args, loaders=('train', 'val', 'test')):
+    if not args.data_root:
+        return []
+    return [f'{d}_dataloader.dataset.data_root={args.data_root}' for d in loaders]
+
+
+def _train_opts(s, args, splits):
+    opts = [f'train_cfg.max_iters={s["iters"]}', f'param_scheduler.0.end={s["iters"]}',
+            f'default_hooks.checkpoint.interval={s["iters"]}',
+            f'randomness.seed={s["seed"]}'] + _data_opts(args)
+    if s.get('val_interval'):
+        opts.append(f'train_cfg.val_interval={s["val_interval"]}')
+    else:  # evaluated once by tools/test.py
+        opts += ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
+    if s['protocol'] == 'heldout':
+        opts.append(f'train_dataloader.dataset.ann_file={osp.abspath(splits[0])}')
+    return opts
+
+
+def _test_cmds(config, ckpt, work, s, args, splits, extra):
     py = sys.executable
-    train = [py, 'tools/train.py', config, '--work-dir', work, '--cfg-options', *opts]
-    test = [py, 'tools/test.py', config, osp.join(work, f'iter_{args.iters}.pth'),
-            '--work-dir', osp.join(work, 'test')]
-    if args.data_root:
-        test += ['--cfg-options', f'test_dataloader.dataset.data_root={args.data_root}']
-    return train, test
+    sets = [('val', [])]
+    if s['protocol'] == 'heldout':
+        sets.append(('heldout', ['test_dataloader.dataset.split=train',
+                                 f'test_dataloader.dataset.ann_file={osp.abspath(splits[1])}']))
+    cmds = []
+    for eval_set, split_opts in sets:
+        opts = _data_opts(args, ('test', )) + split_opts + list(extra)
+        cmds.append((f'test_{eval_set}', [
+            py, 'tools/test.py', config, ckpt, '--work-dir', osp.join(work, f'test_{eval_set}')
+        ] + (['--cfg-options', *opts] if opts else [])))
+    return cmds
 
 
+def commands(s, args, splits=(None, None)):
+    """``[(step, argv)]`` of one run, in order."""
+    py = sys.executable
+    recipe = RECIPES[s['name']]
+    work = work_dir(s, args)
+    user = list(s['cfg_options'])
+    if 'stage1' not in recipe:
+        config = recipe['config']
+        train = [py, 'tools/train.py', config, '--work-dir', work, '--cfg-options',
+                 *_train_opts(s, args, splits), *user]
+        ckpt = osp.join(work, f'iter_{s["iters"]}.pth')
+        return [('train', train)] + _test_cmds(config, ckpt, work, s, args, splits, user)
+    stage1 = s['stage1']
+    stage1_cfg = RECIPES[stage1['name']]['config']
+    ckpt1 = osp.join(work_dir(stage1, args), f'iter_{s["iters"]}.pth')
+    pseudo = osp.join(work, 'pseudo_labels')
+    opts = _data_opts(args, ('train', )) + user
+    if s['protocol'] == 'heldout':
+        opts.append(f'train_dataloader.dataset.ann_file={osp.abspath(splits[0])}')
+    labels = [py, 'tools/make_pseudo_labels.py', stage1_cfg, ckpt1, '--out-dir', pseudo,
+              '--source', 'classifier', '--walk-steps', str(recipe['walk']),
+              '--nproc', str(args.nproc)] + (['--crf'] if s['crf'] else [])
+    if opts:
+        labels += ['--cfg-options', *opts]
+    retrain_work = osp.join(work, 'retrain')
+    retrain = [py, 'tools/train.py', RETRAIN_CONFIG, '--work-dir', retrain_work,
+               '--cfg-options', *_train_opts(s, args, splits),
+               f'train_dataloader.dataset.label_dir={osp.normpath(osp.join(REPO, pseudo))}']
+    ckpt = osp.join(retrain_work, f'iter_{s["iters"]}.pth')
+    return ([('pseudo_labels', labels), ('train', retrain)] +
+            _test_cmds(RETRAIN_CONFIG, ckpt, work, s, args, splits, []))
+
+
+# ------------------------------------------------------------------ running
 def parse_table(text):
     """Per-class IoU and the summary line of mmseg's IoUMetric output."""
     ious = {}
@@ -102,91 +296,273 @@ def parse_table(text):
     if m is None or len(ious) != len(CLASSES):
         raise RuntimeError('could not find the IoU table in tools/test.py output:\n'
                            + text[-3000:])
-    return float(m.group(1)), ious
+    return dict(mIoU=float(m.group(1)), IoU=ious)
 
 
-def run(name, args):
-    train, test = commands(name, args)
-    t0 = time.time()
-    subprocess.run(train, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
-    wall = time.time() - t0
-    out = subprocess.run(test, cwd=REPO, check=True, capture_output=True, text=True)
-    miou, ious = parse_table(out.stdout + out.stderr)
-    return dict(name=name, config=RUNS[name][0], what=RUNS[name][1], iters=args.iters,
-                seed=args.seed, cfg_options=list(args.cfg_options), train_wall_s=wall,
-                mIoU=miou, IoU=ious, train_cmd=' '.join(train[1:]),
-                test_cmd=' '.join(test[1:]))
+def _scalars(work):
+    return set(glob.glob(osp.join(REPO, work, '*', 'vis_data', 'scalars.json')))
 
 
-def median_iter_time(result):
-    """Median seconds per training iteration from the run's mmengine scalars.json (robust
-    to a slow start or a busy machine for part of the run), or None."""
-    cmd = result['train_cmd'].split()
-    work = osp.join(REPO, cmd[cmd.index('--work-dir') + 1])
-    times = []
-    for path in glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json')):
+def log_stats(paths):
+    """Median seconds per training iteration and the val mIoU along the schedule
+    ``[[iter, mIoU], ...]`` from the given mmengine scalars.json files (one run's)."""
+    times, curve = [], []
+    for path in sorted(paths):
         for line in open(path):
             rec = json.loads(line)
-            if 'time' in rec and 'loss' in rec:
+            if 'loss' in rec and 'time' in rec:
                 times.append(rec['time'])
-    return statistics.median(times) if times else None
+            if 'mIoU' in rec and 'step' in rec:
+                curve.append([int(rec['step']), float(rec['mIoU'])])
+    return (statistics.median(times) if times else None), sorted(curve)
 
 
-def table(results):
-    head = ['run', 'mIoU', *CLASSES, 'train s', 's/iter']
-    rows = [[r['what'] + (f" ({' '.join(r['cfg_options'])})" if r['cfg_options'] else ''),
-             f"{r['mIoU']:.2f}", *(f"{r['IoU'][c]:.1f}" for c in CLASSES),
-             f"{r['train_wall_s']:.0f}",
-             f"{median_iter_time(r):.2f}" if median_iter_time(r) else '-'] for r in results]
+def shell_line(cmd):
+    """``python ...`` of an argv as one would type it in the repository root: paths under
+    the repository become ``$PWD/...`` (the split lists are read by absolute path)."""
+    words = []
+    for arg in cmd[1:]:
+        arg = arg.replace(REPO + os.sep, '$PWD/')
+        words.append(arg if re.fullmatch(r'[\w@%+=:,./$-]+', arg) else shlex.quote(arg))
+    return ' '.join(['python'] + words)
+
+
+def execute(s, args, splits):
+    """Run one recipe/seed/protocol; returns its result record."""
+    record = dict(s, what=RECIPES[s['name']]['what'], metrics={}, commands=[])
+    work = work_dir(s, args)
+    for step, cmd in commands(s, args, splits):
+        record['commands'].append(shell_line(cmd))
+        if step == 'pseudo_labels':
+            out_dir = osp.join(REPO, cmd[cmd.index('--out-dir') + 1])
+            shutil.rmtree(out_dir, ignore_errors=True)  # never reuse labels of another run
+        train_work = osp.join(REPO, cmd[cmd.index('--work-dir') + 1]) if step == 'train' else None
+        before = _scalars(train_work) if train_work else set()
+        t0 = time.time()
+        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+        wall = time.time() - t0
+        if proc.returncode != 0:
+            raise SystemExit(f'[benchmark_camvid] {s["name"]} seed {s["seed"]}: {step} failed '
+                             f'({proc.returncode}): {shlex.join(cmd)}\n'
+                             f'{(proc.stdout + proc.stderr)[-4000:]}')
+        record.setdefault('step_wall_s', {})[step] = wall
+        if step == 'pseudo_labels':
+            m = re.findall(r'pseudo-label mIoU:\s*([\d.]+)', proc.stdout + proc.stderr)
+            record['pseudo_label_miou'] = float(m[-1]) if m else None
+        elif step == 'train':
+            record['train_wall_s'] = wall
+            record['s_per_iter'], record['curve'] = log_stats(_scalars(train_work) - before)
+        else:
+            record['metrics'][step[len('test_'):]] = dict(parse_table(proc.stdout + proc.stderr),
+                                                          test_wall_s=wall)
+    record['work_dir'] = work
+    return record
+
+
+# ------------------------------------------------------------------ statistics and tables
+def mean_std(values):
+    """``(mean, sample std or None, n)`` of a list of numbers."""
+    values = list(values)
+    if not values:
+        return None, None, 0
+    std = statistics.stdev(values) if len(values) > 1 else None
+    return statistics.mean(values), std, len(values)
+
+
+def paired_gain(a, b):
+    """Mean, std and number of the same-seed differences ``a[seed] - b[seed]``."""
+    return mean_std(a[k] - b[k] for k in sorted(set(a) & set(b)))
+
+
+def _fmt(mean, std, n, signed=False):
+    if n == 0:
+        return '—'
+    text = f'{mean:+.2f}' if signed else f'{mean:.2f}'
+    return text + (f' ± {std:.2f}' if std is not None else '') + (f' (n={n})' if signed else '')
+
+
+def by_recipe(results, protocol, eval_set, key=lambda m: m['mIoU']):
+    """``{name: {seed: value}}`` of one protocol and evaluation set."""
+    out = {}
+    for r in results:
+        if r['protocol'] == protocol and eval_set in r['metrics']:
+            out.setdefault(r['name'], {})[r['seed']] = key(r['metrics'][eval_set])
+    return out
+
+
+def _label(name, results):
+    opts = next((r['cfg_options'] for r in results if r['name'] == name), [])
+    return RECIPES[name]['what'] + (f" (`{' '.join(opts)}`)" if opts else '')
+
+
+def summary_table(results, protocol, eval_set, seeds):
+    values = by_recipe(results, protocol, eval_set)
+    head = ['recipe', *(f'seed {s}' for s in seeds), 'mean ± std',
+            'gain over partial CE (paired)', 'gain over its control (paired)']
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
-    lines += ['| ' + ' | '.join(r) + ' |' for r in rows]
+    for name in [n for n in RECIPES if n in values]:
+        v = values[name]
+        recipe = RECIPES[name]
+        base = f'pce_{recipe["labels"]}' if recipe['labels'] else None
+        gain = (_fmt(*paired_gain(v, values[base]), signed=True)
+                if base in values and base != name else '—')
+        control = recipe.get('control')
+        vs_control = (_fmt(*paired_gain(v, values[control]), signed=True)
+                      if control in values else '—')
+        row = [_label(name, results), *(f'{v[s]:.2f}' if s in v else '—' for s in seeds),
+               _fmt(*mean_std(v.values())), gain, vs_control]
+        lines.append('| ' + ' | '.join(row) + ' |')
     return '\n'.join(lines)
 
 
-def write_docs(results, args):
+def class_table(results, protocol, eval_set, seeds):
+    head = ['recipe', 'seed', 'mIoU', *CLASSES]
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    values = by_recipe(results, protocol, eval_set, key=lambda m: m)
+    for name in [n for n in RECIPES if n in values]:
+        per_seed = values[name]
+        for seed in [s for s in seeds if s in per_seed]:
+            m = per_seed[seed]
+            lines.append('| ' + ' | '.join([_label(name, results), str(seed), f"{m['mIoU']:.2f}",
+                                            *(f"{m['IoU'][c]:.1f}" for c in CLASSES)]) + ' |')
+        if len(per_seed) > 1:
+            mean = lambda f: statistics.mean(f(m) for m in per_seed.values())  # noqa: E731
+            lines.append('| ' + ' | '.join(
+                [_label(name, results), 'mean', f"{mean(lambda m: m['mIoU']):.2f}",
+                 *(f"{mean(lambda m, c=c: m['IoU'][c]):.1f}" for c in CLASSES)]) + ' |')
+    return '\n'.join(lines)
+
+
+def curve_table(results):
+    """val mIoU along the schedule of the runs trained with --val-interval."""
+    runs = [r for r in results if r.get('curve')]
+    if not runs:
+        return None
+    steps = sorted({step for r in runs for step, _ in r['curve']})
+    head = ['iteration', *(f"{r['what']}, seed {r['seed']} ({r['protocol']})" for r in runs)]
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    for step in steps:
+        cells = [next((f'{v:.2f}' for s, v in r['curve'] if s == step), '—') for r in runs]
+        lines.append('| ' + ' | '.join([str(step), *cells]) + ' |')
+    return '\n'.join(lines)
+
+
+def timing_table(results):
+    head = ['recipe', 'protocol', 'seed', 'train s', 's/iter', 'test s', 'pseudo-label s',
+            'pseudo-label mIoU (train)']
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    for r in sorted(results, key=lambda r: (list(RECIPES).index(r['name']), r['protocol'],
+                                            r['seed'])):
+        test_s = sum(m['test_wall_s'] for m in r['metrics'].values())
+        spi = r.get('s_per_iter')
+        pl = r.get('pseudo_label_miou')
+        pl_s = r.get('step_wall_s', {}).get('pseudo_labels')
+        lines.append('| ' + ' | '.join([
+            _label(r['name'], results), r['protocol'], str(r['seed']),
+            f"{r['train_wall_s']:.0f}", f'{spi:.2f}' if spi else '—', f'{test_s:.0f}',
+            f'{pl_s:.0f}' if pl_s is not None else '—',
+            f'{pl:.2f}' if pl is not None else '—']) + ' |')
+    return '\n'.join(lines)
+
+
+def checks(results, protocol, eval_set):
+    """The protocol's pass/fail lines about the dense run (a trained upper bound)."""
+    values = by_recipe(results, protocol, eval_set, key=lambda m: m)
+    dense = values.get('dense')
+    if not dense:
+        return []
+    weak = {n: v for n, v in values.items() if n != 'dense'}
+    out = []
+    for seed, m in sorted(dense.items()):
+        zero = [c for c in CLASSES if m['IoU'][c] <= 0]
+        beaten = [RECIPES[n]['what'] for n, v in weak.items()
+                  if seed in v and v[seed]['mIoU'] >= m['mIoU']]
+        out.append(f"- dense, seed {seed}: {m['mIoU']:.2f} mIoU; classes at 0 IoU: "
+                   f"{', '.join(zero) if zero else 'none'}; weak runs at or above it: "
+                   f"{', '.join(beaten) if beaten else 'none'}")
+    return out
+
+
+def report(results, args):
+    parts = []
+    for protocol in args.protocols:
+        for eval_set in (['val'] if protocol == 'val' else ['val', 'heldout']):
+            if not by_recipe(results, protocol, eval_set):
+                continue
+            trained = ('all training frames' if protocol == 'val' else
+                       f'training frames without sequence {args.heldout_seq}')
+            evaluated = ('val' if eval_set == 'val' else f'sequence {args.heldout_seq}')
+            parts += [f'#### Trained on {trained}, evaluated on {evaluated} '
+                      f'({args.iters} iterations)', '',
+                      summary_table(results, protocol, eval_set, args.seeds), '',
+                      'Per class (IoU):', '',
+                      class_table(results, protocol, eval_set, args.seeds), '']
+            lines = checks(results, protocol, eval_set)
+            if lines:
+                parts += lines + ['']
+    curve = curve_table(results)
+    if curve:
+        parts += [f'#### val mIoU along the schedule (every {args.val_interval} iterations)',
+                  '', curve, '']
+    parts += ['#### Time (2 CPU cores; s/iter from the run\'s own log)', '',
+              timing_table(results)]
+    return '\n'.join(parts)
+
+
+def write_docs(text, results, argv):
     path = osp.join(REPO, 'docs', 'benchmarks.md')
-    text = open(path).read() if osp.exists(path) else '# Benchmarks\n'
-    block = [BEGIN, '', table(results), '', 'Commands (from the repository root):', '',
-             '```bash']
+    doc = open(path).read() if osp.exists(path) else '# Benchmarks\n'
+    cmdline = ' '.join(['python tools/benchmark_camvid.py',
+                        *(shlex.quote(a) for a in argv if a != '--write-docs')])
+    block = [BEGIN, '', f'Produced by `{cmdline}`.', '', text, '',
+             'Commands of every run (from the repository root; `python` is '
+             '`.venv/bin/python`):', '', '```bash']
     for r in results:
-        block += [f"python {r['train_cmd']}", f"python {r['test_cmd']}"]
+        block += r['commands']
     block += ['```', '', END]
     block = '\n'.join(block)
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+    if BEGIN in doc and END in doc:
+        doc = doc[:doc.index(BEGIN)] + block + doc[doc.index(END) + len(END):]
     else:
-        text = text.rstrip('\n') + '\n\n' + block + '\n'
+        doc = doc.rstrip('\n') + '\n\n' + block + '\n'
     with open(path, 'w') as f:
-        f.write(text)
+        f.write(doc)
     print(f'wrote {path}')
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse_args(argv)
+    runs = plan(args)
+    splits = split_files(args) if 'heldout' in args.protocols else (None, None)
     if args.dry_run:
-        for name in args.runs:
-            for cmd in commands(name, args):
-                print('python', ' '.join(cmd[1:]))
+        for s in runs:
+            for _, cmd in commands(s, args, splits):
+                print(shell_line(cmd))
         return
     os.makedirs(osp.join(REPO, args.work_dir), exist_ok=True)
     store = osp.join(REPO, args.work_dir, 'results.json')
     done = json.load(open(store)) if osp.exists(store) else {}
-    results = []
-    for name in args.runs:
-        key = f'{name}|{args.iters}|{args.seed}|{" ".join(args.cfg_options)}'
+    asked = {run_key(settings(n, seed, p, args)) for p in args.protocols
+             for seed in args.seeds for n in args.runs}
+    shown = []  # the runs asked for, not the stage-1 runs they needed
+    for s in runs:
+        key = run_key(s)
+        tag = f"[benchmark_camvid] {s['name']} seed {s['seed']} ({s['protocol']})"
         if key not in done:
-            print(f'[benchmark_camvid] {name}: training {args.iters} iterations ...',
-                  flush=True)
-            done[key] = run(name, args)
+            print(f'{tag}: {args.iters} iterations ...', flush=True)
+            done[key] = execute(s, args, splits)
             with open(store, 'w') as f:
                 json.dump(done, f, indent=1)
         r = done[key]
-        print(f"[benchmark_camvid] {name}: mIoU {r['mIoU']:.2f}, "
-              f"train {r['train_wall_s']:.0f} s", flush=True)
-        results.append(r)
-    print(table(results))
+        print(f"{tag}: " + ', '.join(f"{k} mIoU {m['mIoU']:.2f}" for k, m in r['metrics'].items())
+              + f", train {r['train_wall_s']:.0f} s", flush=True)
+        if key in asked:
+            shown.append(r)
+    text = report(shown, args)
+    print(text)
     if args.write_docs:
-        write_docs(results, args)
+        write_docs(text, shown, argv)
 
 
 if __name__ == '__main__':

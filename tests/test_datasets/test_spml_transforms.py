@@ -71,6 +71,11 @@ def test_pipeline_keeps_seg_fields_aligned(seed, hw):
     pad = assert_aligned(r)
     assert set(r['gt_overseg'][~pad].tolist()) <= ids  # values survive exactly
     assert (r['img'][pad] == 0).all()
+    # the recorded valid pixels follow the crop after the padding
+    assert r['valid_mask'].dtype == np.uint8
+    np.testing.assert_array_equal(r['valid_mask'] == 0, pad)
+    packed = PackSPMLInputs()(r)['data_samples']
+    np.testing.assert_array_equal(packed.valid_mask.data[0].numpy(), ~pad)
 
 
 def test_mmseg_flip_flips_overseg_too():
@@ -101,6 +106,12 @@ def test_crop_larger_than_image_then_pad():
     assert pad.sum() == 10 * 12 - 6 * 4 and not pad[:6, :4].any()  # bottom/right
     assert (r['img'][pad] == [1, 2, 3]).all()
     assert r['img_shape'] == (10, 12) and r['pad_shape'][:2] == (10, 12)
+    # img_shape no longer tells the padding: valid_mask does
+    np.testing.assert_array_equal(r['valid_mask'], (~pad).astype(np.uint8))
+    assert r['seg_fields'] == ['gt_seg_map', 'gt_overseg', 'valid_mask']
+    again = PadSegFields(size=(11, 13))(r)  # a second padding pads the mask with 0
+    assert again['valid_mask'].sum() == 6 * 4 and again['valid_mask'].shape == (11, 13)
+    assert again['seg_fields'].count('valid_mask') == 1
 
 
 # ------------------------------------------------------------------ RandomRescale

@@ -37,17 +37,36 @@ def test_camvid_scribbles_pipeline(tmp_path):
 
 
 @pytest.mark.slow
-def test_camvid_tags_pipeline(tmp_path):
-    work, out = _run_pipeline('camvid_tags.sh', tmp_path)
-    values = {}
-    for key in ('seed mIoU \\(train\\)', 'round 1 random walk\\)', 'round 2 k-NN\\)',
-                'final mIoU \\(val, stage 2, TTA\\)'):
-        values[key] = float(re.search(key + r': ([0-9.]+)', out).group(1))
-        assert 0 <= values[key] <= 100, key
-    for d in ('seeds', 'pseudo_rw', 'pseudo_labels'):
-        assert len(os.listdir(osp.join(work, d))) == 4, d
-    assert osp.isfile(osp.join(work, 'prototypes.pth'))
-    assert osp.isfile(osp.join(work, 'stage2', 'iter_1.pth'))
+@pytest.mark.parametrize('control', ['0', '1'])
+def test_camvid_tags_pipeline(tmp_path, control):
+    """Crop dataset -> CAM seeds -> stage 1 (SPML mix-in, or partial CE for the control)
+    -> pseudo labels -> retraining -> test on the val frames, at ITERS=2."""
+    data = write_camvid_tree(str(tmp_path / 'camvid'), splits=(('train', 2), ('val', 2)))
+    work, crops = str(tmp_path / 'work'), str(tmp_path / 'crops')
+    env = dict(ITERS='2', DATA_ROOT=data, CROP_ROOT=crops, NPROC='1', CONTROL=control,
+               SEED='3', CRF='0', PYTHON=sys.executable,
+               PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    out = run_tool(['bash', 'tools/pipelines/camvid_tags.sh', work], env=env,
+                   timeout=900).stdout
+    assert f'SEED=3 CONTROL={control} ITERS=2 CAM_ITERS=2' in out
+    assert ('walk steps -1' if control == '1' else 'walk steps 6') in out
+    for key in ('seed mIoU \\(train crops\\)', 'stage-1 mIoU \\(val, trained on the seeds\\)',
+                'pseudo-label mIoU \\(train crops\\)',
+                'final mIoU \\(val, retrained on the pseudo labels\\)'):
+        value = float(re.search(key + r': ([0-9.]+)', out).group(1))
+        assert 0 <= value <= 100, key
+    names = open(osp.join(crops, 'train.txt')).read().split()
+    assert len(names) == 18  # 9 crops of each of the 2 frames
+    for d in ('seeds', 'pseudo_labels'):
+        assert sorted(os.listdir(osp.join(work, d))) == sorted(n + '.png' for n in names), d
+    # stage 1 trained on the seeds of the crops, the retraining on the pseudo labels;
+    # both were tested on the val frames of DATA_ROOT
+    stage1 = open(glob.glob(osp.join(work, 'stage1', '*.py'))[0]).read()
+    assert osp.join(work, 'seeds') in stage1 and crops in stage1 and 'seed=3' in stage1
+    assert ('SemanticCooccurrenceLoss' in stage1) == (control == '0')
+    retrain = open(glob.glob(osp.join(work, 'retrain', '*.py'))[0]).read()
+    assert osp.join(work, 'pseudo_labels') in retrain
+    assert 'Iter(test) [2/2]' in open(osp.join(work, 'test.log')).read()
 
 
 @pytest.mark.slow

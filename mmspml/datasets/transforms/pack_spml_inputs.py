@@ -15,7 +15,9 @@ class PackSPMLInputs(PackSegInputs):
 
     Added to the data sample: ``gt_overseg`` (``PixelData`` with ``data`` LongTensor
     [1, H, W]) when ``gt_overseg`` is in the results; metainfo ``img_tags`` (bool [C]),
-    ``num_classes``, ``unlabeled_index`` and ``sample_idx`` (the dataset index) when present.
+    ``num_classes``, ``unlabeled_index`` and ``sample_idx`` (the dataset index) when present;
+    ``valid_mask`` (``PixelData`` with ``data`` BoolTensor [1, H, W], True = image, False =
+    padding) when :class:`PadSegFields` recorded it.
 
     Weak labels: with ``unlabeled_to_ignore=True`` (default) and ``num_classes`` in the
     results, a label holding unlabeled pixels (values ``>= C`` other than the ignore index,
@@ -63,6 +65,9 @@ class PackSPMLInputs(PackSegInputs):
                 raise ValueError(f'gt_overseg must be 2-D, got shape {ovs.shape}')
             sample.gt_overseg = PixelData(
                 data=torch.from_numpy(ovs.astype(np.int64))[None])
+        if results.get('valid_mask') is not None:
+            sample.valid_mask = PixelData(
+                data=torch.from_numpy(np.asarray(results['valid_mask']) > 0)[None])
         if self.pack_image:
             img = np.asarray(results['img'])
             if img.ndim != 3 or img.shape[2] != 3:

@@ -2,6 +2,7 @@ from numbers import Number
 from typing import Sequence, Tuple, Union
 
 import mmcv
+import numpy as np
 from mmcv.transforms import Pad
 from mmseg.registry import TRANSFORMS
 
@@ -29,6 +30,14 @@ class PadSegFields(Pad):
     are (crop them with ``RandomCrop``); the image and the seg fields stay the same size,
     so the data preprocessor's own padding (if any) stays consistent.
 
+    It also records which pixels are image: ``valid_mask`` (np.uint8 [H', W'], 1 = image,
+    0 = padding), added to ``seg_fields`` so that every later crop, flip or resize moves it
+    with the image (mmcv's ``Pad`` sets ``img_shape`` to the padded size, and a crop after
+    the padding would shift any recorded shape). Losses that must not see the padding
+    (:class:`~mmspml.models.losses.GatedCRFLoss`) read it from the data sample
+    (:class:`PackSPMLInputs` packs it). A ``valid_mask`` already in the results is padded
+    with 0 like the image.
+
     SPML pads the image with the ImageNet mean, i.e. 0 after normalisation: with
     ``SegDataPreProcessor(mean=[123.675, 116.28, 103.53], bgr_to_rgb=True)`` that is
     ``img_pad_val=(103.53, 116.28, 123.675)`` on the BGR image from
@@ -39,10 +48,10 @@ class PadSegFields(Pad):
     ([H, W], any dtype).
 
     Modified Keys: ``img`` ([H', W', C], same dtype), every ``seg_fields`` map ([H', W'],
-    same dtype), ``img_shape``; ``H' = max(H, h)``, ``W' = max(W, w)``.
+    same dtype), ``img_shape``, ``seg_fields``; ``H' = max(H, h)``, ``W' = max(W, w)``.
 
     Added Keys: ``pad_shape``, ``pad_fixed_size`` ((w, h), mmcv's convention),
-    ``pad_size_divisor`` (None).
+    ``pad_size_divisor`` (None), ``valid_mask`` (np.uint8 [H', W']).
 
     Args:
         size (int | tuple[int, int]): minimal size ``(h, w)`` -- the order of
@@ -96,8 +105,9 @@ class PadSegFields(Pad):
         shape = results['pad_shape'][:2]
         for key in results.get('seg_fields', []):
             if results.get(key) is not None:
-                results[key] = mmcv.impad(results[key], shape=shape,
-                                          pad_val=self.seg_pad_val)
+                results[key] = mmcv.impad(
+                    results[key], shape=shape,
+                    pad_val=0 if key == 'valid_mask' else self.seg_pad_val)
 
     def transform(self, results: dict) -> dict:
         hw = results['img'].shape[:2]
@@ -107,6 +117,10 @@ class PadSegFields(Pad):
                 raise ValueError(
                     f'PadSegFields: {key} has size {seg.shape[:2]} but the image {hw} '
                     f'({results.get("img_path")!r}); every seg field must follow the image')
+        if results.get('valid_mask') is None:
+            results['valid_mask'] = np.ones(hw, np.uint8)
+        if 'valid_mask' not in results.setdefault('seg_fields', []):
+            results['seg_fields'].append('valid_mask')
         return super().transform(results)
 
     def __repr__(self) -> str:

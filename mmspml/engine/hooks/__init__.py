@@ -1,4 +1,5 @@
+from .loss_image_hook import LossImageHook
 from .random_state_hook import RandomStateHook
 from .spml_memory_bank_hook import SPMLMemoryBankHook
 
-__all__ = ['RandomStateHook', 'SPMLMemoryBankHook']
+__all__ = ['LossImageHook', 'RandomStateHook', 'SPMLMemoryBankHook']

@@ -1,0 +1,9 @@
+# Partial cross-entropy + the Gated CRF loss (Obukhov et al. 2019) on simulated CamVid
+# points, the CRF-loss baseline of the label-efficiency benchmark (docs/benchmarks.md): the
+# delta over camvid_points_partial_ce_segformer_effnet-lite0.py is the decode head's
+# loss_decode list and LossImageHook, which hands the loss the batch's images.
+_base_ = './camvid_points_partial_ce_segformer_effnet-lite0.py'
+gated_crf = dict(type='GatedCRFLoss', loss_weight=0.1)  # defaults: RGB 15, XY 24 px, r=5 x 4 px
+model = dict(decode_head=dict(loss_decode=[
+    dict(type='PartialCrossEntropyLoss', loss_weight=1.0), gated_crf]))
+custom_hooks = [dict(type='RandomStateHook'), dict(type='LossImageHook')]
