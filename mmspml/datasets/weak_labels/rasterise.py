@@ -102,11 +102,11 @@ def path_vertices(pixels) -> np.ndarray:
     straight (row, column or diagonal) run becomes one segment.
     """
     p = np.asarray(pixels, dtype=np.int64).reshape(-1, 2)
+    step = p[1:] - p[:-1]
+    if len(p) >= 2 and np.abs(step).max() > 1:
+        raise ValueError('path_vertices: consecutive pixels must be 8-neighbours')
     if len(p) <= 2:
         return p
-    step = p[1:] - p[:-1]
-    if np.abs(step).max() > 1:
-        raise ValueError('path_vertices: consecutive pixels must be 8-neighbours')
     turn = np.any(step[1:] != step[:-1], axis=1)
     keep = np.concatenate([[True], turn, [True]])
     return p[keep]

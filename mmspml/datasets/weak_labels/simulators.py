@@ -219,7 +219,8 @@ def simulate_scribbles(label,
         np.ndarray: uint8 [H, W]; class on the scribbles, 255 where ``label`` is 255, the unlabeled
         index elsewhere. With ``return_shapes=True`` a tuple ``(label, shapes)``, ``shapes`` a
         list of ``dict(kind='scribbles', cls=int, points=[[x, y], ...])`` (one polyline per
-        segment, in drawing order; vertices at pixel centres in continuous coordinates).
+        segment, in drawing order; vertices at pixel centres in continuous coordinates; a
+        one-pixel scribble is a zero-length segment, its pixel twice).
     """
     unlabeled = _resolve_unlabeled(num_classes, unlabeled_index)
     width = check_scalar(width, 'width', integer=True, low=1)
@@ -246,8 +247,10 @@ def simulate_scribbles(label,
         vertices = path_vertices(path[start:start + keep]) + np.array([r0, c0])
         _draw(out, line_pixels(vertices), int(seg_class[s]), radius,
               (r0, c0, mask) if within_segment else None)
+        # a one-pixel path as a zero-length segment: a polyline needs two vertices
         shapes.append(dict(kind='scribbles', cls=int(seg_class[s]),
-                           points=pixels_to_points(vertices)))
+                           points=pixels_to_points(vertices[[0, -1]] if len(vertices) == 1
+                                                   else vertices)))
     out[label == IGNORE_INDEX] = IGNORE_INDEX
     return (out, shapes) if return_shapes else out
 
