@@ -1,4 +1,5 @@
+from .check_num_classes_hook import CheckNumClassesHook
 from .random_state_hook import RandomStateHook
 from .spml_memory_bank_hook import SPMLMemoryBankHook
 
-__all__ = ['RandomStateHook', 'SPMLMemoryBankHook']
+__all__ = ['CheckNumClassesHook', 'RandomStateHook', 'SPMLMemoryBankHook']
