@@ -28,6 +28,8 @@ CAMVID_CLASSES = ['sky', 'building', 'pole', 'road', 'pavement', 'tree', 'sign-s
                   'fence', 'car', 'pedestrian', 'bicyclist']
 FRAMES = ['0001TP_006690', '0006R0_f00930', '0016E5_00390']  # three CamVid sequences
 CLASSES = ['background', 'road', 'car', 'person']
+# pycocotools' mask decoding under numpy 2
+pytestmark = pytest.mark.filterwarnings('ignore:__array__ implementation:DeprecationWarning')
 
 
 def load(name):
@@ -76,6 +78,16 @@ def layout(out, split='train'):
     tags = json.load(open(osp.join(out, f'{split}_tags.json')))
     classes = open(osp.join(out, 'classes.txt')).read().split('\n')[:-1]
     return rows, tags, classes
+
+
+def test_help(labelme, cvat, coco, painted, capsys):
+    for tool in (labelme, cvat, coco, painted):
+        with pytest.raises(SystemExit) as exc:
+            tool.main(['--help'])
+        assert exc.value.code == 0
+        out = capsys.readouterr().out
+        assert 'usage:' in out and '--out' in out and '--classes-file' in out
+        assert ('--width' in out) == (tool is not painted)  # painted labels draw nothing
 
 
 # ------------------------------------------------------------------------------- LabelMe
@@ -343,7 +355,6 @@ def test_cvat_bad_files(cvat, tmp_path):
 
 
 # ---------------------------------------------------------------------------------- COCO
-@pytest.mark.filterwarnings('ignore:__array__ implementation:DeprecationWarning')  # pycocotools
 def test_coco_boxes_keypoints_segmentation_through_pycocotools(coco, tmp_path):
     from pycocotools import mask as mask_utils
 
@@ -379,6 +390,28 @@ def test_coco_boxes_keypoints_segmentation_through_pycocotools(coco, tmp_path):
     coco.main(args + ['--out', str(tmp_path / 'r'), '--kinds', 'regions'])
     region = read(tmp_path / 'r/labels/train/im.png')
     assert ((region == 3) == (dense == 3)).all() and (region[dense != 3] == 4).all()
+
+
+def test_coco_polygon_segmentation_and_size_check(coco, tmp_path):
+    write_image(tmp_path / 'im.jpg', hw=(48, 64))
+    poly = [[10, 10, 30, 10, 30, 20, 10, 20]]  # x, y pairs: a 20 x 10 rectangle
+    js = write_coco(str(tmp_path / 'c.json'), [('im.jpg', (48, 64), [
+        dict(category_id=3, segmentation=poly, iscrowd=0, area=1)])], CLASSES)
+    args = [js, '--img-dir', str(tmp_path)]
+    coco.main(args + ['--out', str(tmp_path / 'r'), '--kinds', 'regions'])
+    label = read(tmp_path / 'r/labels/train/im.png')
+    exp = np.full((48, 64), 4, np.uint8)  # pycocotools' raster of the polygon
+    exp[10:20, 10:30] = 2
+    assert (label == exp).all()
+    coco.main(args + ['--out', str(tmp_path / 'b'), '--polygon', 'box'])
+    label = read(tmp_path / 'b/labels/train/im.png')
+    exp = np.zeros((48, 64), np.uint8)  # the box of the polygon; background outside
+    exp[10:20, 10:30] = 2
+    assert (label == exp).all()
+    write_coco(js, [('im.jpg', (40, 64), [dict(category_id=3, bbox=[1, 1, 2, 2])])], CLASSES)
+    with pytest.raises(ValueError) as exc:
+        coco.main(args + ['--out', str(tmp_path / 'x')])
+    assert js in str(exc.value) and '64x40' in str(exc.value) and '64x48' in str(exc.value)
 
 
 def test_coco_bad_inputs(coco, tmp_path):
@@ -476,8 +509,18 @@ def test_painted_bad_inputs(painted, tmp_path):
     os.remove(img_dir / 'a.jpg')
     with pytest.raises(ValueError, match='no image for it'):
         painted.main(args)
+    write_image(img_dir / 'a.jpg')
+    Image.fromarray(np.zeros((40, 60, 3), np.uint8), 'RGB').save(paint / 'a.png')
+    with pytest.raises(ValueError, match=r'no annotated image found \(1 without annotation'):
+        painted.main(args)  # nothing painted
+    os.remove(paint / 'a.png')
+    with pytest.raises(ValueError, match=f'{paint}: no \\*.png file'):
+        painted.main(args)
     colors.write_text(json.dumps({'road': [1, 2, 3], 'car': '#010203'}))
     with pytest.raises(ValueError, match="'car' and 'road' have the same colour"):
+        painted.main(args)
+    colors.write_text('')
+    with pytest.raises(ValueError, match='colors.json: empty annotation file'):
         painted.main(args)
 
 
@@ -519,6 +562,31 @@ def _check_round_trip(out, camvid_frames, sims, key):
         if key in ('scribbles_w1', 'points_r0'):  # drawn inside segments: void untouched
             assert (got[~valid] == 11).all()
         assert shapes and len(np.unique(sim[valid])) > 2, key
+
+
+def test_round_trip_painted_camvid_scribbles(painted, camvid_frames, tmp_path):
+    """Simulated scribbles painted in CamVid's colours (void in white = ignore) and read back:
+    the same label, 255 included."""
+    from mmspml.datasets import CamVidDataset
+    palette = CamVidDataset.METAINFO['palette']
+    colors = dict(zip(CAMVID_CLASSES, palette), __ignore__=[255, 255, 255])
+    (tmp_path / 'colors.json').write_text(json.dumps(colors))
+    paint = tmp_path / 'paint'
+    paint.mkdir()
+    sims = []
+    for name, _, dense in camvid_frames:
+        sim = wl.simulate_scribbles(dense, 11, wl.make_rng(0, name), width=3)
+        rgb = np.zeros((*sim.shape, 3), np.uint8)
+        for k, c in enumerate(palette):
+            rgb[sim == k] = c
+        rgb[sim == 255] = 255
+        Image.fromarray(rgb, 'RGB').save(paint / f'{name}.png')
+        sims.append(sim)
+    out = tmp_path / 'out'
+    painted.main([str(paint), '--img-dir', osp.dirname(camvid_frames[0][1]), '--colors',
+                  str(tmp_path / 'colors.json'), '--out', str(out)])
+    for (name, _, _), sim in zip(camvid_frames, sims):
+        assert (read(out / 'labels/train' / f'{name}.png') == sim).all()
 
 
 @pytest.mark.parametrize('fmt', ['labelme', 'cvat'])
