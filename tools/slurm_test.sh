@@ -13,7 +13,11 @@ CHECKPOINT=$4
 if [ -z "$PARTITION" ] || [ -z "$JOB_NAME" ] || [ -z "$CONFIG" ] || [ -z "$CHECKPOINT" ]; then
   echo "usage: $0 PARTITION JOB_NAME CONFIG CHECKPOINT [GPUS] [test.py args...]" >&2; exit 2
 fi
-if [[ "${5:-}" =~ ^[0-9]+$ ]]; then GPUS=$5; PY_ARGS=("${@:6}"); else GPUS=${GPUS:-4}; PY_ARGS=("${@:5}"); fi
+if [[ "${5:-}" =~ ^[0-9]+$ ]]; then
+  GPUS=$5; PY_ARGS=("${@:6}")
+else
+  GPUS=${GPUS:-4}; PY_ARGS=("${@:5}")
+fi
 GPUS_PER_NODE=${GPUS_PER_NODE:-$(( GPUS < 8 ? GPUS : 8 ))}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}

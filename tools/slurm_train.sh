@@ -19,7 +19,11 @@ WORK_DIR=$4
 if [ -z "$PARTITION" ] || [ -z "$JOB_NAME" ] || [ -z "$CONFIG" ] || [ -z "$WORK_DIR" ]; then
   echo "usage: $0 PARTITION JOB_NAME CONFIG WORK_DIR [GPUS] [train.py args...]" >&2; exit 2
 fi
-if [[ "${5:-}" =~ ^[0-9]+$ ]]; then GPUS=$5; PY_ARGS=("${@:6}"); else GPUS=${GPUS:-4}; PY_ARGS=("${@:5}"); fi
+if [[ "${5:-}" =~ ^[0-9]+$ ]]; then
+  GPUS=$5; PY_ARGS=("${@:6}")
+else
+  GPUS=${GPUS:-4}; PY_ARGS=("${@:5}")
+fi
 GPUS_PER_NODE=${GPUS_PER_NODE:-$(( GPUS < 8 ? GPUS : 8 ))}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}

@@ -141,7 +141,7 @@ def test_labelme_shapes_to_label_tags_and_layout(labelme, lm_dir, tmp_path, caps
     assert f'{"car":<20}   2 {100 * (exp == 2).mean():>10.3f}' in printed
 
 
-def test_labelme_options(labelme, lm_dir, tmp_path):
+def test_labelme_options(labelme, lm_dir, tmp_path, capsys):
     shapes = [dict(shape_type='polygon', label='road', points=[[10, 10], [30, 10], [20, 30]]),
               dict(shape_type='rectangle', label='car', points=[[0, 0], [5, 5]]),
               dict(shape_type='point', label='person', points=[[50.5, 30.5]])]
@@ -164,6 +164,13 @@ def test_labelme_options(labelme, lm_dir, tmp_path):
     label = read(osp.join(out, 'labels/train/a.png'))
     assert (label[0:5, 0:5] == 1).all() and (label[label != 1] == 0).all()
     assert s['shapes']['not imported (--kinds)'] == 2
+    # a shape that covers no pixel centre is counted, not drawn
+    lm_file(lm_dir, shapes + [dict(shape_type='polygon', label='car',
+                                   points=[[40, 5], [50, 5], [45, 5.2]])])
+    s = labelme.main([str(lm_dir), '--out', str(tmp_path / 'o4'), '--classes',
+                      ','.join(classes)])
+    assert s['shapes']['covering no pixel'] == 1 and s['shapes']['regions'] == 2
+    assert 'covering no pixel 1' in capsys.readouterr().out
     # images elsewhere: --img-dir; a file without shapes is skipped and counted
     other = tmp_path / 'imgs'
     other.mkdir()

@@ -247,28 +247,32 @@ def _outside(points, hw: Tuple[int, int]):
     return None
 
 
-def _shape_mask(shape: Shape, hw: Tuple[int, int], opts: RenderOptions):
-    """(bool [H, W] mask, box bounds or None) of one shape, clipped to the image."""
-    h, w = hw
+def _box_bounds(shape: Shape, hw: Tuple[int, int]) -> Tuple[int, int, int, int]:
+    """Half-open pixel bounds ``(c0, r0, c1, r1)`` of a box shape, clipped to the image."""
+    pts = np.asarray(shape.points, np.float64).reshape(-1, 2)
+    c0, r0, c1, r1 = box_to_bounds(pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(),
+                                   pts[:, 1].max())
+    return max(c0, 0), max(r0, 0), min(c1, hw[1]), min(r1, hw[0])
+
+
+def _shape_mask(shape: Shape, hw: Tuple[int, int], opts: RenderOptions) -> np.ndarray:
+    """bool [H, W]: the pixels of one shape, clipped to the image."""
     if shape.kind == 'points':
-        return draw_disks(points_to_pixels(shape.points, hw), hw, opts.radius), None
+        return draw_disks(points_to_pixels(shape.points, hw), hw, opts.radius)
     if shape.kind == 'scribbles':
         pixels = line_pixels(points_to_pixels(shape.points, hw))
-        return draw_disks(pixels, hw, scribble_radius(opts.width)), None
+        return draw_disks(pixels, hw, scribble_radius(opts.width))
     if shape.kind == 'boxes':
-        pts = np.asarray(shape.points, np.float64).reshape(-1, 2)
-        c0, r0, c1, r1 = box_to_bounds(pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(),
-                                       pts[:, 1].max())
-        c0, r0, c1, r1 = max(c0, 0), max(r0, 0), min(c1, w), min(r1, h)
+        c0, r0, c1, r1 = _box_bounds(shape, hw)
         mask = np.zeros(hw, bool)
         mask[r0:r1, c0:c1] = True
-        return mask, (c0, r0, c1, r1)
-    if shape.mask is not None:
-        if shape.mask.shape != tuple(hw):
-            raise AnnotationError(f'{shape.where}: mask of size {shape.mask.shape[::-1]} (w, h) '
-                                  f'but the image is {w}x{h}')
-        return shape.mask.astype(bool), None
-    return polygon_mask(shape.points, hw), None
+        return mask
+    if shape.mask is not None:  # the annotation's own size, checked against the image
+        return shape.mask.astype(bool)
+    return polygon_mask(shape.points, hw)
+
+
+_ORDER = dict(boxes=0, regions=1, scribbles=2, points=3)  # painting order of the kinds
 
 
 def render(ann: ImageAnnotation, hw: Tuple[int, int], table: ClassTable, opts: RenderOptions,
@@ -286,7 +290,7 @@ def render(ann: ImageAnnotation, hw: Tuple[int, int], table: ClassTable, opts: R
     else:
         tags = set()
         counts['not imported (--kinds)'] += len(ann.tags)
-    boxes, others, ignored = [], [], []
+    items = []  # (shape, class id); every shape checked before any is drawn
     for shape in ann.shapes:
         where = f'{ann.source}: {shape.where}'
         shape.where = where
@@ -304,28 +308,27 @@ def render(ann: ImageAnnotation, hw: Tuple[int, int], table: ClassTable, opts: R
                     f'outside the image ({w}x{h}; {ann.image_path}); --outside clip clips '
                     'such shapes')
             counts['clipped'] += 1
-        mask, bounds = _shape_mask(shape, hw, opts)
         counts[shape.kind] += 1
-        if not mask.any():
-            counts['covering no pixel'] += 1
-            continue
-        if cls == IGNORE_INDEX:
-            ignored.append(mask)
-            continue
-        tags.add(cls)
-        if bounds is not None:
-            boxes.append((cls, ) + bounds)
-        else:
-            others.append((shape.kind, cls, mask))
+        items.append((shape, cls))
+    # boxes (largest first, over the background), regions, scribbles, points, then ignore
+    items.sort(key=lambda it: (it[1] == IGNORE_INDEX, _ORDER[it[0].kind]))
+    boxes = [(cls, ) + _box_bounds(shape, hw) for shape, cls in items
+             if shape.kind == 'boxes' and cls != IGNORE_INDEX]
     if boxes and opts.background is not None:
         out[:] = opts.background
     paint_boxes(out, boxes)
-    for kind in ('regions', 'scribbles', 'points'):
-        for k, cls, mask in others:
-            if k == kind:
-                out[mask] = cls
-    for mask in ignored:
-        out[mask] = IGNORE_INDEX
+    for shape, cls in items:
+        if shape.kind == 'boxes' and cls != IGNORE_INDEX:
+            c0, r0, c1, r1 = _box_bounds(shape, hw)
+            drawn = c1 > c0 and r1 > r0
+        else:
+            mask = _shape_mask(shape, hw, opts)
+            drawn = bool(mask.any())
+            out[mask] = cls
+        if not drawn:
+            counts['covering no pixel'] += 1
+        elif cls != IGNORE_INDEX:
+            tags.add(cls)
     values = np.unique(out)
     tags |= {int(v) for v in values if v < len(table)}
     return out, sorted(tags)
