@@ -440,8 +440,8 @@ def format_summary(prog: str, summary: dict) -> str:
     return '\n'.join(lines)
 
 
-def convert(annotations: Iterable[ImageAnnotation], args, table: ClassTable, prog: str,
-            render_fn: Optional[Callable] = None) -> dict:
+def convert(annotations: Iterable[ImageAnnotation], args, table: ClassTable,
+            prog: str) -> dict:
     """Render (or take the ready label of) every annotation, write the layout, print the
     summary and return it as a dict."""
     opts = render_options(args, table)
