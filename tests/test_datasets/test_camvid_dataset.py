@@ -1,3 +1,4 @@
+import json
 import os
 import os.path as osp
 import shutil
@@ -166,3 +167,47 @@ def test_16_bit_and_palette_labels(camvid_tree, tmp_path):
 def test_data_prefix_is_rejected_not_ignored(camvid_tree):
     with pytest.raises(ValueError, match=r"data_prefix=\{'img_path': 'x'\} is not used.*img_dir"):
         build(camvid_tree, data_prefix=dict(img_path='x'))
+
+
+def test_classes_file_and_tags_file(camvid_tree, tmp_path):
+    """The files the annotation converters write: classes.txt and {split}_tags.json."""
+    root = str(tmp_path / 'tree')
+    shutil.copytree(camvid_tree, root)
+    names = open(osp.join(root, 'val.txt')).read().split()
+    classes = [f'c{i}' for i in range(11)]
+    with open(osp.join(root, 'classes.txt'), 'w') as f:
+        f.write('\n'.join(classes) + '\n\n')
+    tags = {n: [i, 10] for i, n in enumerate(names)}
+    with open(osp.join(root, 'val_tags.json'), 'w') as f:
+        f.write(json.dumps(tags))
+
+    def make(**kw):
+        return WeakSegDataset(data_root=root, split='val', pipeline=PIPE, **kw)
+
+    ds = make(classes_file='classes.txt', tags_file='{split}_tags.json')
+    assert ds.metainfo['classes'] == tuple(classes) and ds.unlabeled_index == 11
+    for i in range(len(names)):
+        assert np.flatnonzero(ds[i]['data_samples'].img_tags).tolist() == [i, 10]
+    # the same classes in metainfo are fine, others are an error naming the file
+    make(classes_file='classes.txt', metainfo=dict(classes=classes))
+    with pytest.raises(ValueError, match=r'classes\.txt.*give one of them'):
+        make(classes_file='classes.txt', metainfo=dict(classes=classes[:3]))
+    with pytest.raises(FileNotFoundError, match=r'classes_file .*nope\.txt.* does not exist'):
+        make(classes_file='nope.txt')
+    open(osp.join(root, 'empty.txt'), 'w').close()
+    with pytest.raises(ValueError, match=r'empty\.txt.* is empty'):
+        make(classes_file='empty.txt')
+    # a listed image without tags, a tag that is not a class, a missing tags file
+    del tags[names[1]]
+    tags[names[0]] = [11]
+    with open(osp.join(root, 'bad_tags.json'), 'w') as f:
+        f.write(json.dumps(tags))
+    with pytest.raises(ValueError, match=r'bad_tags\.json.*tags \[11\]'):
+        make(classes_file='classes.txt', tags_file='bad_tags.json')
+    tags[names[0]] = [1]
+    with open(osp.join(root, 'bad_tags.json'), 'w') as f:
+        f.write(json.dumps(tags))
+    with pytest.raises(ValueError, match=f"'{names[1]}'.*no entry in tags_file"):
+        make(classes_file='classes.txt', tags_file='bad_tags.json')
+    with pytest.raises(FileNotFoundError, match='tags_file .*gone.json'):
+        make(classes_file='classes.txt', tags_file='gone.json')

@@ -1,7 +1,10 @@
 """Weak-label simulators: points, scribbles and boxes from a dense label.
 
 All random choices for one image come from :func:`make_rng` keyed by the image name.
-Conventions: see :mod:`mmspml.datasets.weak_labels`.
+Conventions: see :mod:`mmspml.datasets.weak_labels`. Points and scribbles are drawn by the
+functions of :mod:`.rasterise`, the ones the annotation converters use, and the simulators can
+return the points and polylines they drew (``return_shapes=True``) so that a simulated label can
+be written in an annotation tool's format and imported back to the same pixels.
 """
 import math
 import zlib
@@ -14,6 +17,8 @@ from scipy.sparse.csgraph import dijkstra
 
 from mmspml.functional._utils import check_scalar
 from .label_checks import IGNORE_INDEX, _dense_input, _resolve_unlabeled, connected_segments
+from .rasterise import (Box, draw_disks, line_pixels, paint_boxes, path_vertices,
+                        pixels_to_points, scribble_radius)
 
 
 def make_rng(seed: int, key: str) -> np.random.Generator:
@@ -30,13 +35,6 @@ def make_rng(seed: int, key: str) -> np.random.Generator:
         raise TypeError(f'make_rng: key must be a str (the image name), got {type(key).__name__}')
     seed = check_scalar(seed, 'make_rng: seed', integer=True, low=0)
     return np.random.default_rng([seed, zlib.crc32(key.encode('utf-8'))])
-
-
-def _disk(radius: float) -> np.ndarray:
-    """uint8 [2R+1, 2R+1] disk ``dx^2 + dy^2 <= radius^2`` with ``R = floor(radius)``."""
-    r = int(math.floor(radius))
-    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
-    return (yy * yy + xx * xx <= radius * radius).astype(np.uint8)
 
 
 def _segment_pixels(seg_ids: np.ndarray, num_segments: int) -> List[np.ndarray]:
@@ -57,23 +55,15 @@ def _segment_crop(seg_ids: np.ndarray, idx: np.ndarray, s: int):
     return r0, c0, seg_ids[r0:r1, c0:c1] == s
 
 
-def _dilate_within(seeds: np.ndarray, mask: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """Dilate the boolean ``seeds`` by ``kernel`` and keep only pixels of ``mask`` (same shape)."""
-    if kernel.shape == (1, 1):
-        return seeds & mask
-    pad = kernel.shape[0] // 2
-    src = np.pad(seeds.astype(np.uint8), pad)
-    grown = cv2.dilate(src, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)
-    return grown[pad:pad + mask.shape[0], pad:pad + mask.shape[1]].astype(bool) & mask
-
-
 def simulate_points(label,
                     num_classes: int,
                     rng: np.random.Generator,
                     points_per_segment: int = 1,
                     radius: float = 0,
                     unlabeled_index: Optional[int] = None,
-                    min_segment_size: int = 1) -> np.ndarray:
+                    min_segment_size: int = 1,
+                    within_segment: bool = True,
+                    return_shapes: bool = False):
     """Point annotations from a dense label.
 
     For every connected segment (:func:`connected_segments`, 8-connectivity) with at least
@@ -90,10 +80,17 @@ def simulate_points(label,
         radius (float): disk radius in pixels (>= 0; 0 = single pixels).
         unlabeled_index (int, optional): value of unannotated valid pixels (default ``C``).
         min_segment_size (int): segments with fewer pixels get no point (>= 1).
+        within_segment (bool): restrict each disk to the point's segment (default). False draws
+            whole disks, as a click imported from an annotation tool is drawn: a disk then
+            reaches into neighbouring segments (later segments paint over earlier ones) and
+            may give a pixel a class other than its dense class; 255 stays 255.
+        return_shapes (bool): also return the points drawn.
 
     Returns:
         np.ndarray: uint8 [H, W]; class at the points, 255 where ``label`` is 255, the unlabeled
-        index elsewhere.
+        index elsewhere. With ``return_shapes=True`` a tuple ``(label, shapes)``, ``shapes`` a
+        list of ``dict(kind='points', cls=int, points=[[x, y]])`` in drawing order, ``x, y`` the
+        continuous coordinates of the point's pixel centre (:mod:`.rasterise`).
     """
     unlabeled = _resolve_unlabeled(num_classes, unlabeled_index)
     points_per_segment = check_scalar(points_per_segment, 'points_per_segment', integer=True, low=1)
@@ -102,22 +99,32 @@ def simulate_points(label,
     label = _dense_input(label, num_classes)
 
     out = np.full(label.shape, unlabeled, dtype=np.uint8)
-    out[label == IGNORE_INDEX] = IGNORE_INDEX
     seg_ids, seg_class = connected_segments(label, num_classes)
-    kernel = _disk(radius)
+    shapes = []
     for s, idx in enumerate(_segment_pixels(seg_ids, len(seg_class))):
         if idx.size < min_segment_size:
             continue
         chosen = idx[rng.choice(idx.size, size=min(points_per_segment, idx.size), replace=False)]
-        if kernel.shape == (1, 1):
-            out.flat[chosen] = seg_class[s]
-            continue
-        r0, c0, mask = _segment_crop(seg_ids, idx, s)
-        seeds = np.zeros_like(mask)
-        seeds[chosen // label.shape[1] - r0, chosen % label.shape[1] - c0] = True
-        grown = _dilate_within(seeds, mask, kernel)
-        out[r0:r0 + mask.shape[0], c0:c0 + mask.shape[1]][grown] = seg_class[s]
-    return out
+        pixels = np.stack([chosen // label.shape[1], chosen % label.shape[1]], axis=1)
+        # a disk of radius < 1 is the pixel itself: nothing to restrict
+        crop = _segment_crop(seg_ids, idx, s) if within_segment and radius >= 1 else None
+        _draw(out, pixels, int(seg_class[s]), radius, crop)
+        shapes += [dict(kind='points', cls=int(seg_class[s]), points=[p])
+                   for p in pixels_to_points(pixels)]
+    out[label == IGNORE_INDEX] = IGNORE_INDEX
+    return (out, shapes) if return_shapes else out
+
+
+def _draw(out: np.ndarray, pixels: np.ndarray, cls: int, radius: float, crop=None) -> None:
+    """Paint the disks of ``radius`` around ``pixels`` (image coordinates) with ``cls``: anywhere
+    in the image, or only inside the segment ``crop = (r0, c0, mask)`` of
+    :func:`_segment_crop`."""
+    if crop is None:
+        out[draw_disks(pixels, out.shape, radius)] = cls
+        return
+    r0, c0, mask = crop
+    grown = draw_disks(pixels - np.array([r0, c0]), mask.shape, radius, within=mask)
+    out[r0:r0 + mask.shape[0], c0:c0 + mask.shape[1]][grown] = cls
 
 
 def _skeleton_path(mask: np.ndarray) -> np.ndarray:
@@ -175,7 +182,9 @@ def simulate_scribbles(label,
                        length_fraction: float = 1.0,
                        width: int = 3,
                        unlabeled_index: Optional[int] = None,
-                       min_segment_size: int = 1) -> np.ndarray:
+                       min_segment_size: int = 1,
+                       within_segment: bool = True,
+                       return_shapes: bool = False):
     """Scribble annotations from a dense label.
 
     Per connected segment (8-connectivity, at least ``min_segment_size`` pixels):
@@ -186,8 +195,9 @@ def simulate_scribbles(label,
        ``u * L0`` with ``u ~ U(0, 1)`` (one draw per segment) and shifted to lie inside the path.
        With the same generator the windows are nested, so a smaller fraction labels a subset of
        the pixels of a larger one;
-    3. drawn with a disk of diameter ``width`` (radius ``(width - 1) / 2``) restricted to the
-       segment.
+    3. drawn as a polyline (:func:`~.rasterise.path_vertices`, :func:`~.rasterise.line_pixels`)
+       with a disk of diameter ``width`` (radius ``(width - 1) / 2``) restricted to the
+       segment (:func:`~.rasterise.draw_disks`, the converters' line drawing).
 
     Every kept segment gets at least one labelled pixel; every labelled pixel has its dense class.
 
@@ -199,10 +209,18 @@ def simulate_scribbles(label,
         width (int): line width in pixels (>= 1).
         unlabeled_index (int, optional): value of unannotated valid pixels (default ``C``).
         min_segment_size (int): smaller segments get no scribble (>= 1).
+        within_segment (bool): restrict each stroke to its segment (default). False draws the
+            whole stroke, as a polyline imported from an annotation tool is drawn: a wide stroke
+            then spills into neighbouring segments (later segments paint over earlier ones) and
+            may give a pixel a class other than its dense class; 255 stays 255.
+        return_shapes (bool): also return the polylines drawn.
 
     Returns:
         np.ndarray: uint8 [H, W]; class on the scribbles, 255 where ``label`` is 255, the unlabeled
-        index elsewhere.
+        index elsewhere. With ``return_shapes=True`` a tuple ``(label, shapes)``, ``shapes`` a
+        list of ``dict(kind='scribbles', cls=int, points=[[x, y], ...])`` (one polyline per
+        segment, in drawing order; vertices at pixel centres in continuous coordinates; a
+        one-pixel scribble is a zero-length segment, its pixel twice).
     """
     unlabeled = _resolve_unlabeled(num_classes, unlabeled_index)
     width = check_scalar(width, 'width', integer=True, low=1)
@@ -211,10 +229,10 @@ def simulate_scribbles(label,
                                    high=1)
     label = _dense_input(label, num_classes)
 
+    radius = scribble_radius(width)
     out = np.full(label.shape, unlabeled, dtype=np.uint8)
-    out[label == IGNORE_INDEX] = IGNORE_INDEX
     seg_ids, seg_class = connected_segments(label, num_classes)
-    kernel = _disk((width - 1) / 2)
+    shapes = []
     for s, idx in enumerate(_segment_pixels(seg_ids, len(seg_class))):
         if idx.size < min_segment_size:
             continue
@@ -226,14 +244,15 @@ def simulate_scribbles(label,
         keep = max(1, int(round(length_fraction * total)))
         centre = rng.random() * total
         start = min(max(int(math.floor(centre - keep / 2)), 0), total - keep)
-        seeds = np.zeros_like(mask)
-        seeds[path[start:start + keep, 0], path[start:start + keep, 1]] = True
-        grown = _dilate_within(seeds, mask, kernel)
-        out[r0:r0 + mask.shape[0], c0:c0 + mask.shape[1]][grown] = seg_class[s]
-    return out
-
-
-Box = Tuple[int, int, int, int, int]  # (cls, x0, y0, x1, y1), half-open pixel bounds
+        vertices = path_vertices(path[start:start + keep]) + np.array([r0, c0])
+        _draw(out, line_pixels(vertices), int(seg_class[s]), radius,
+              (r0, c0, mask) if within_segment else None)
+        # a one-pixel path as a zero-length segment: a polyline needs two vertices
+        shapes.append(dict(kind='scribbles', cls=int(seg_class[s]),
+                           points=pixels_to_points(vertices[[0, -1]] if len(vertices) == 1
+                                                   else vertices)))
+    out[label == IGNORE_INDEX] = IGNORE_INDEX
+    return (out, shapes) if return_shapes else out
 
 
 def simulate_boxes(label,
@@ -297,10 +316,7 @@ def simulate_boxes(label,
             boxes.append(box)
 
     out = np.zeros(label.shape, dtype=np.uint8)
-    areas = [-(x1 - x0) * (y1 - y0) for _, x0, y0, x1, y1 in boxes]
-    for i in np.argsort(areas, kind='stable'):
-        cls, x0, y0, x1, y1 = boxes[i]
-        out[y0:y1, x0:x1] = cls
+    paint_boxes(out, boxes)
     out[label == IGNORE_INDEX] = IGNORE_INDEX
     return out, boxes
 
