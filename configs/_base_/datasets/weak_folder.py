@@ -13,7 +13,10 @@ dataset_type = 'WeakSegDataset'
 data_root = 'data/my_weak'
 crop_size = (256, 256)
 scale = (512, 384)
-superpixels = dict(method='slic', n_segments=300, compactness=10, sigma=1)
+# SLIC on the fly, computed once per image and then read from a cache (keyed by the
+# image's pixels and the parameters; ComputeSuperpixels' cache_dir)
+superpixels = dict(method='slic', n_segments=300, compactness=10, sigma=1,
+                   cache_dir='{{ fileDirname }}/../../../data/cache/superpixels')
 img_pad_val = (103.53, 116.28, 123.675)  # ImageNet mean (BGR): 0 after normalisation
 train_pipeline = [
     dict(type='LoadImageFromFile', to_float32=True),
