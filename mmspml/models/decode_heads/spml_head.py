@@ -12,7 +12,7 @@ from mmseg.registry import MODELS
 from torch import Tensor, nn
 
 from mmspml.functional import SegmentBatch, l2_normalize
-from mmspml.functional._utils import check_scalar
+from mmspml.functional._utils import check_scalar, full_precision
 from mmspml.utils.dist import all_gather_cat, all_gather_sizes, get_rank
 from ..utils import PrototypeMemoryBank
 
@@ -350,8 +350,13 @@ class SPMLHead(SPMLEmbeddingMixin, BaseDecodeHead):
                 tags[i] = t
         return tags
 
+    @full_precision
     def contrastive_loss_by_feat(self, embedding: Tensor, batch_data_samples) -> dict:
-        """The SPML losses of this process's images against the global prototypes."""
+        """The SPML losses of this process's images against the global prototypes.
+
+        Under mixed precision (``--amp``) the segments, prototypes and losses are
+        computed in float32 outside autocast (a float16/bfloat16 embedding is cast;
+        gradients flow back through the cast)."""
         if not len(self.contrastive_losses):
             return {}
         semantic = self._stack_weak_labels(batch_data_samples)
