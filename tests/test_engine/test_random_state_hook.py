@@ -1,5 +1,6 @@
 """RandomStateHook: every rank's torch RNG state is saved and each rank restores its own
-(it once saved rank 0's and restored it on every rank)."""
+(it once saved rank 0's and restored it on every rank). Runner.save_checkpoint runs on
+rank 0 only: the states are gathered by all ranks just before a CheckpointHook saves."""
 import os
 import tempfile
 import types
@@ -8,10 +9,17 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from mmengine.hooks import CheckpointHook
 
 from mmspml.engine.hooks import random_state_hook as rsh
 
 RESUME = types.SimpleNamespace(_resume=True)
+
+
+def _runner(it, interval=2, max_iters=10):
+    """What the hook reads of a Runner at iteration ``it`` (0-based, before increment)."""
+    return types.SimpleNamespace(hooks=[CheckpointHook(interval=interval, by_epoch=False)],
+                                 iter=it, epoch=0, max_iters=max_iters, _resume=False)
 
 
 def _fake_world(monkeypatch, rank, world, gathered=None):
@@ -29,10 +37,17 @@ def _state_after(seed, draws=3):
 def test_each_rank_restores_its_own_state(monkeypatch):
     hook = rsh.RandomStateHook()
     states = [dict(torch=_state_after(10)), dict(torch=_state_after(11))]
-    _fake_world(monkeypatch, 1, 2, gathered=states)
+    _fake_world(monkeypatch, 0, 2, gathered=states)
+    hook.after_train_iter(_runner(0), 0)  # no checkpoint after iteration 1: no gather
+    assert hook._gathered is None
+    hook.after_train_iter(_runner(1), 1)  # CheckpointHook(interval=2) saves now
     ckpt = {}
-    hook.before_save_checkpoint(None, ckpt)
-    assert ckpt[hook._KEY]['world_size'] == 2
+    hook.before_save_checkpoint(_runner(1), ckpt)  # rank 0 only
+    assert ckpt[hook._KEY] == dict(ranks=states, world_size=2)
+    # a save at another moment (e.g. the best checkpoint after validation): rank 0's only
+    other = {}
+    hook.before_save_checkpoint(_runner(2), other)
+    assert len(other[hook._KEY]['ranks']) == 1
     for rank in (0, 1):
         expected = states[rank]['torch']
         torch.set_rng_state(expected)
@@ -57,7 +72,7 @@ def test_other_world_size_keeps_the_fresh_seed_with_a_warning(monkeypatch):
     torch.manual_seed(7)
     want = torch.rand(4)
     torch.manual_seed(7)
-    with pytest.warns(UserWarning, match='RNG states of 2 process'):
+    with pytest.warns(UserWarning, match='2-process run holds 2 RNG state'):
         hook.after_load_checkpoint(RESUME, ckpt)
     torch.testing.assert_close(torch.rand(4), want, rtol=0, atol=0)
 
@@ -83,9 +98,10 @@ def _worker(rank, world, init_file, out_file):
         hook = rsh.RandomStateHook()
         torch.manual_seed(100 + rank)  # per-rank streams (e.g. diff_rank_seed)
         torch.rand(7)
-        ckpt = {}
-        hook.before_save_checkpoint(None, ckpt)  # a collective, as on every rank
-        if rank == 0:  # only rank 0 writes the checkpoint file
+        hook.after_train_iter(_runner(1), 1)  # every rank: a checkpoint is due
+        if rank == 0:  # Runner.save_checkpoint: rank 0 only, no collective in it
+            ckpt = {}
+            hook.before_save_checkpoint(_runner(1), ckpt)
             torch.save(ckpt, f'{out_file}.ckpt')
         expected = torch.rand(6)  # the draws an uninterrupted run makes next
         dist.barrier()
