@@ -34,10 +34,11 @@ def full_precision(fn):
 
     Autocast (``torch.autocast``, mmengine's ``AmpOptimWrapper``) is switched off inside
     ``fn`` and its float16/bfloat16 tensor arguments (also the tensor fields of a
-    dataclass argument) are cast to float32 (autograd flows back through the casts). SPML's k-means, L2 normalisations, exponentials of
-    ``kappa``-scaled logits and segment sums lose too much with 8 (bfloat16) or 11
-    (float16) mantissa bits: a 1/256 error on a unit dot product is 0.06 on a logit at
-    ``kappa = 16``. Float32 and float64 inputs are used as given.
+    dataclass argument) are cast to float32 (autograd flows back through the casts).
+    SPML's k-means, L2 normalisations, exponentials of ``kappa``-scaled logits and
+    segment sums lose too much with 8 (bfloat16) or 11 (float16) mantissa bits: a 1/256
+    error on a unit dot product is 0.06 on a logit at ``kappa = 16``. Float32 and
+    float64 inputs are used as given.
     """
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):

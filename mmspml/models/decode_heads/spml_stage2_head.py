@@ -18,12 +18,12 @@ class SPMLStage2Head(SPMLEmbeddingMixin, BaseDecodeHead):
 
     The embedding layers (``embedding``, built by the same code as :class:`SPMLHead`'s,
     :class:`~mmspml.models.decode_heads.spml_head.SPMLEmbeddingMixin`: same names and
-    shapes, any of its embedding heads and input transforms) are loaded from the stage-1 checkpoint (``load_from``), never
-    trained and always in eval mode; ``forward`` runs them under ``no_grad``. The
-    classifier -- 3x3 conv (``D -> channels``) + BN + ReLU, dropout, 1x1 conv to ``C``
-    on ``l2n(embedding)`` -- has its own parameter names (``stage2_conv``,
-    ``stage2_seg``), so the stage-1 classifier in the checkpoint is *not* loaded into it
-    (a new classifier, as in §5.3). The backbone must be frozen by the config
+    shapes, any of its embedding heads and input transforms) are loaded from the stage-1
+    checkpoint (``load_from``), never trained and always in eval mode; ``forward`` runs
+    them under ``no_grad``. The classifier -- 3x3 conv (``D -> channels``) + BN + ReLU,
+    dropout, 1x1 conv to ``C`` on ``l2n(embedding)`` -- has its own parameter names
+    (``stage2_conv``, ``stage2_seg``), so the stage-1 classifier in the checkpoint is
+    *not* loaded into it (a new classifier, as in §5.3). The backbone must be frozen by the config
     (``frozen_stages=4, norm_eval=True`` for ResNet).
 
     Training: partial CE (labels ``>= C`` ignored) on the stride-4 logits upsampled to
