@@ -45,7 +45,8 @@ def test_camvid_tags_pipeline(tmp_path):
         values[key] = float(re.search(key + r': ([0-9.]+)', out).group(1))
         assert 0 <= values[key] <= 100, key
     for d in ('seeds', 'pseudo_rw', 'pseudo_labels'):
-        assert len(os.listdir(osp.join(work, d))) == 4, d
+        assert len([f for f in os.listdir(osp.join(work, d)) if f.endswith('.png')]) == 4, d
+    assert osp.isfile(osp.join(work, 'seeds', 'cam_classifier.pth'))  # inside --out-dir
     assert osp.isfile(osp.join(work, 'prototypes.pth'))
     assert osp.isfile(osp.join(work, 'stage2', 'iter_1.pth'))
 
