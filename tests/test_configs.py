@@ -1,6 +1,8 @@
 """Every config builds (a stale key fails here), and a missing dataset gives a clear error."""
 import glob
+import itertools
 import os.path as osp
+import re
 
 import pytest
 from mmengine.config import Config
@@ -19,6 +21,55 @@ def test_configs_found():
             'spml/voc_points.py', 'spml/densepose_points.py', 'spml/camvid_points.py',
             'spml/camvid_scribbles.py', 'baselines/camvid_points_partial_ce.py',
             'baselines/camvid_scribbles_partial_ce.py'} <= names
+
+
+def _expand(pattern):
+    """Names of a docs pattern: ``{a,b}`` one of, ``[x]`` optional, ``[x|y]`` optional
+    one of (nested)."""
+    start = next((i for i, ch in enumerate(pattern) if ch in '{['), None)
+    if start is None:
+        return {pattern}
+    close = {'{': '}', '[': ']'}[pattern[start]]
+    depth, end = 0, start
+    for end in range(start, len(pattern)):
+        depth += pattern[end] in '{['
+        depth -= pattern[end] in '}]'
+        if depth == 0:
+            break
+    assert pattern[end] == close, pattern
+    inner, alternatives, depth, cur = pattern[start + 1:end], [], 0, ''
+    for ch in inner:
+        depth += ch in '{['
+        depth -= ch in '}]'
+        if depth == 0 and ch == (',' if close == '}' else '|'):
+            alternatives.append(cur)
+            cur = ''
+        else:
+            cur += ch
+    alternatives.append(cur)
+    if close == ']':
+        alternatives.append('')
+    return {n for alt in alternatives
+            for n in _expand(pattern[:start] + alt + pattern[end + 1:])}
+
+
+def test_get_started_config_tree_lists_every_config():
+    """The tree of docs/get_started.md §3 names exactly the config files there are."""
+    text = open(osp.join(REPO, 'docs', 'get_started.md'), encoding='utf-8').read()
+    tree = text[text.index('```\nconfigs/_base_/ ') + 4:]
+    tree = tree[:tree.index('```')]
+    listed, folder = set(), None
+    for line in tree.splitlines():
+        if line.startswith('configs/'):
+            folder, line = line.split(None, 1)
+        line = re.sub(r'\([^)]*\)', '', line)  # remarks in parentheses
+        for pattern in re.split(r',(?:\s+|$)', line.strip()):
+            if pattern.strip():
+                listed |= {osp.join(folder, n) for n in _expand(pattern.strip())}
+    files = {osp.relpath(p, REPO)
+             for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)}
+    listed = {osp.normpath(n) for n in listed}
+    assert listed == files, (sorted(listed - files), sorted(files - listed))
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, REPO))

@@ -4,7 +4,8 @@ activation maps and thresholded seed PNGs (the CAM step of the tags pipeline, §
     python tools/make_cam_seeds.py CONFIG --out-dir DIR [--tags-file JSON]
         [--iters 200] [--batch-size 8] [--lr 0.01] [--size 160]
         [--fg-threshold 0.3] [--bg-threshold T --background-class 0]
-        [--classifier FILE] [--seed 0] [--split train] [--cfg-options k=v ...]
+        [--classifier FILE] [--seed 0] [--split train] [--dense-label-dir DIR ...]
+        [--device cuda|cpu] [--num-workers 2] [--cfg-options k=v ...]
 
 1. Tags: ``--tags-file`` (``{NAME: [class ids]}``, as written by
    ``tools/simulate_weak_labels.py --kind tags``), else the dataset's own image tags
@@ -13,8 +14,9 @@ activation maps and thresholded seed PNGs (the CAM step of the tags pipeline, §
 2. Classifier: the config's backbone (``model.backbone``, with its ``init_cfg`` -- an
    ImageNet-pretrained backbone when the config has one, random init otherwise) +
    global average pooling + a linear layer, trained with multi-label BCE (SGD, momentum
-   0.9, random flip and ``--size`` square resize) for ``--iters`` iterations; saved as
-   ``DIR/../cam_classifier.pth`` unless ``--classifier`` names a file to reuse.
+   0.9, random flip and ``--size`` square resize) for ``--iters`` iterations on
+   ``--device`` (default: CUDA when available); saved as ``DIR/cam_classifier.pth``,
+   or as ``--classifier`` (which is reused when it exists).
 3. CAMs of the tagged classes at the image size (scale 1, with and without flip,
    averaged), each scaled to max 1, thresholded by :func:`mmspml.functional.cam_seed_label`:
    the class of the highest CAM where it is ``>= --fg-threshold``, unlabeled elsewhere;
@@ -22,8 +24,14 @@ activation maps and thresholded seed PNGs (the CAM step of the tags pipeline, §
    255 pixels of the label file (void) stay 255.
 
 Writes ``DIR/NAME.png`` (use them as the weak labels, ``label_dir=DIR``) and prints the
-seed mIoU against the dense labels when they are known (the label files when no tags
-file is given, else ``--dense-label-dir``).
+seed mIoU against the dense labels when they are known: those of ``--dense-label-dir``
+(``NAME.png`` in the first directory that has it), else the label files when they are
+dense (no pixel with the unlabeled index, e.g. CamVid's, from which the configs simulate
+their weak labels); label files of scribbles, points or seeds give no mIoU.
+
+The images are streamed (``--num-workers`` reader processes; at most a batch of them in
+memory): a first pass reads the labels (tags), then the classifier trains on sampled
+batches, then a second pass writes the seeds one image at a time.
 """
 import argparse
 import json
@@ -84,10 +92,15 @@ def parse_args(argv=None):
     p.add_argument('--classifier', help='reuse (or write) this classifier checkpoint')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--split')
+    p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
+                   help='classifier training and CAMs (default: cuda when available)')
+    p.add_argument('--num-workers', type=int, default=2,
+                   help='processes that read the images (0: the main process)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = p.parse_args(argv)
-    if args.iters < 0 or args.batch_size < 1 or args.size < 8:
-        p.error('--iters >= 0, --batch-size >= 1 and --size >= 8 are required')
+    if args.iters < 0 or args.batch_size < 1 or args.size < 8 or args.num_workers < 0:
+        p.error('--iters >= 0, --batch-size >= 1, --size >= 8 and --num-workers >= 0 are '
+                'required')
     if args.bg_threshold is not None and args.background_class is None:
         p.error('--bg-threshold needs --background-class (the class it assigns)')
     return args
@@ -112,26 +125,97 @@ def read_tags(path, names, num_classes):
     return tags
 
 
-def train_classifier(model, images, tags, args):
-    g = torch.Generator().manual_seed(args.seed)
+class _SampleLoader(torch.utils.data.Dataset):
+    """Training samples read on demand (in DataLoader workers), so that no pass holds
+    more than the images of a batch in memory.
+
+    ``mode='tags'``: item ``i`` -> ``(i, name, classes of the label file or the
+    dataset's tags, whether the label file has unlabeled pixels)``; ``'train'``: item
+    ``(i, flip)`` -> ``(image, i)``: the image resized to ``size`` x ``size`` (flipped),
+    CHW uint8;
+    ``'cams'``: item ``i`` -> ``(name, image, label file, dense label or None)``.
+    """
+
+    def __init__(self, dataset, steps, num_classes, mode, size=None,
+                 dense_label_dir=None):
+        self.dataset, self.steps, self.num_classes = dataset, steps, num_classes
+        self.mode, self.size, self.dense_label_dir = mode, size, dense_label_dir
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, key):
+        i, flip = key if self.mode == 'train' else (key, False)
+        s = load_training_sample(self.dataset, self.steps, i, self.dense_label_dir)
+        if self.mode == 'tags':
+            unlabeled = bool(((s.weak >= self.num_classes) & (s.weak != 255)).any())
+            return i, s.name, s.classes(self.num_classes), unlabeled
+        img = np.clip(s.img, 0, 255).astype(np.uint8)
+        if self.mode == 'cams':
+            return s.name, img, s.weak, s.dense
+        img = cv2.resize(img, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
+        if flip:
+            img = img[:, ::-1]
+        return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))), i
+
+
+class _TrainBatches(torch.utils.data.Sampler):
+    """``iters`` batches of ``(dataset index, flip)``: images drawn uniformly (with
+    replacement) from the name-sorted list, each flipped with probability 0.5, from one
+    seeded generator (the same draws as the in-memory version of this tool)."""
+
+    def __init__(self, sorted_indices, iters, batch_size, seed):
+        self.sorted_indices, self.iters, self.batch_size = sorted_indices, iters, batch_size
+        self.seed = seed
+
+    def __len__(self):
+        return self.iters
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.seed)
+        n = len(self.sorted_indices)
+        for _ in range(self.iters):
+            idx = torch.randint(n, (self.batch_size,), generator=g).tolist()
+            yield [(self.sorted_indices[i], torch.rand(1, generator=g).item() < 0.5)
+                   for i in idx]
+
+
+def _worker_init(_):
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+
+
+def _as_is(item):
+    return item
+
+
+def _stack(batch):
+    return torch.stack([x for x, _ in batch]), [i for _, i in batch]
+
+
+def _loader(samples, num_workers, seed, **kw):
+    # a generator of its own: creating the iterator draws no number from the global RNG
+    kw.setdefault('collate_fn', _as_is)
+    return torch.utils.data.DataLoader(
+        samples, num_workers=num_workers, worker_init_fn=_worker_init,
+        generator=torch.Generator().manual_seed(seed), **kw)
+
+
+def train_classifier(model, samples, order, tags, args, device):
+    """``args.iters`` SGD steps on batches streamed from ``samples`` (``'train'`` mode);
+    ``order``: dataset indices sorted by name, ``tags``: ``{index: [C] bool}``."""
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, weight_decay=5e-4)
-    names = sorted(images)
+    sampler = _TrainBatches(order, args.iters, args.batch_size, args.seed)
+    loader = _loader(samples, args.num_workers, args.seed, batch_sampler=sampler,
+                     collate_fn=_stack)
     model.train()
-    for it in range(args.iters):
-        idx = torch.randint(len(names), (args.batch_size,), generator=g).tolist()
-        batch, target = [], []
-        for i in idx:
-            img = cv2.resize(images[names[i]], (args.size, args.size),
-                             interpolation=cv2.INTER_LINEAR)
-            if torch.rand(1, generator=g).item() < 0.5:
-                img = img[:, ::-1]
-            batch.append(torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))))
-            target.append(torch.from_numpy(tags[names[i]]))
-        x = torch.stack(batch).float()
+    for it, (x, indices) in enumerate(loader):
+        target = torch.from_numpy(np.stack([tags[i] for i in indices])).float()
         lr = args.lr * (1 - it / max(args.iters, 1)) ** 0.9
         for group in opt.param_groups:
             group['lr'] = lr
-        loss = F.binary_cross_entropy_with_logits(model(x), torch.stack(target).float())
+        loss = F.binary_cross_entropy_with_logits(model(x.float().to(device)),
+                                                  target.to(device))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -145,62 +229,95 @@ def train_classifier(model, images, tags, args):
 def image_cams(model, img):
     """``[C, H, W]`` CAMs of one BGR image, averaged over no flip / flip."""
     h, w = img.shape[:2]
+    device = next(model.parameters()).device
     x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).float()[None]
-    x = torch.cat([x, x.flip(-1)])
+    x = torch.cat([x, x.flip(-1)]).to(device)
     cams = class_activation_maps(model.features(x), model.fc.weight, size=(h, w))
     return (cams[0] + cams[1].flip(-1)) / 2
 
 
+def _device(name):
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise SystemExit(f'--device {name!r}: {exc}')
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit(f'--device {name}: CUDA is not available on this machine')
+    return device
+
+
 def main(argv=None):
     args = parse_args(argv)
+    device = _device(args.device)
     torch.manual_seed(args.seed)
     cfg = load_config(args.config, args.cfg_options)
     dataset, steps = training_samples(cfg, args.split)
     # the label files (not a simulated weak label) give the tags / dense labels
     steps = [t for t in steps if type(t).__name__ != 'SimulateWeakLabel']
     num_classes = len(dataset.metainfo['classes'])
-    samples = [load_training_sample(dataset, steps, i, args.dense_label_dir)
-               for i in range(len(dataset))]
-    images = {s.name: np.clip(s.img, 0, 255).astype(np.uint8) for s in samples}
+
+    # pass 1 (labels only kept): names, tags, whether the label files are dense
+    names, tags, weak_files = {}, {}, False
+    for i, name, classes, unlabeled in _loader(
+            _SampleLoader(dataset, steps, num_classes, 'tags',
+                          dense_label_dir=args.dense_label_dir),
+            args.num_workers, args.seed, batch_size=None):
+        names[i] = name
+        t = np.zeros(num_classes, bool)
+        t[classes] = True
+        tags[i] = t
+        weak_files |= unlabeled
     if args.tags_file:
-        tags = read_tags(args.tags_file, list(images), num_classes)
-        dense = {s.name: s.dense for s in samples}
+        by_name = read_tags(args.tags_file, list(names.values()), num_classes)
+        tags = {i: by_name[n] for i, n in names.items()}
     else:
         print('tags: the dataset\'s image tags, else the classes present in its label files',
               flush=True)
-        tags = {}
-        for s in samples:
-            t = np.zeros(num_classes, bool)
-            t[s.classes(num_classes)] = True
-            tags[s.name] = t
-        dense = {s.name: s.dense if s.tag_ids is not None else s.weak for s in samples}
-    voids = {s.name: s.weak == 255 for s in samples}
+    # the seed mIoU needs dense labels: --dense-label-dir, else the label files when they
+    # are dense (no unlabeled pixel: CamVid's, from which the config simulates its weak
+    # labels); never scribbles, points or seeds
+    if args.dense_label_dir:
+        dense_from = 'dense'
+    elif not weak_files:
+        dense_from = 'label_file'
+    else:
+        dense_from = None
+        print('no seed mIoU: the label files are weak labels (they have unlabeled pixels); '
+              'pass --dense-label-dir for it', flush=True)
 
     dp = cfg.model.data_preprocessor
     model = CAMClassifier(cfg.model.backbone, num_classes, dp['mean'], dp['std'])
-    ckpt = args.classifier or osp.join(osp.dirname(osp.abspath(args.out_dir)),
-                                       'cam_classifier.pth')
+    ckpt = args.classifier or osp.join(args.out_dir, 'cam_classifier.pth')
     if args.classifier and osp.isfile(args.classifier):
         model.load_state_dict(torch.load(args.classifier, map_location='cpu'))
-        model.eval()
+        model.to(device).eval()
         print(f'cam classifier loaded from {args.classifier}', flush=True)
     else:
         model.backbone.init_weights()
-        train_classifier(model, images, tags, args)
-        os.makedirs(osp.dirname(ckpt), exist_ok=True)
-        torch.save(model.state_dict(), ckpt)
+        model.to(device)
+        order = sorted(names, key=lambda i: names[i])
+        train_classifier(model, _SampleLoader(dataset, steps, num_classes, 'train',
+                                              size=args.size), order, tags, args, device)
+        os.makedirs(osp.dirname(osp.abspath(ckpt)), exist_ok=True)
+        torch.save({k: v.cpu() for k, v in model.state_dict().items()}, ckpt)
         print(f'cam classifier saved to {ckpt}', flush=True)
 
+    # pass 2: CAMs, seeds and their statistics, one image at a time
     os.makedirs(args.out_dir, exist_ok=True)
-    stats, bar = [], ProgressBar(len(images))
-    for name, img in images.items():
-        seed = cam_seed_label(image_cams(model, img), torch.from_numpy(tags[name]),
+    stats, bar = [], ProgressBar(len(names))
+    cams_loader = _loader(
+        _SampleLoader(dataset, steps, num_classes, 'cams',
+                      dense_label_dir=args.dense_label_dir),
+        args.num_workers, args.seed, batch_size=None)
+    for i, (name, img, label_file, dense) in enumerate(cams_loader):
+        seed = cam_seed_label(image_cams(model, img).cpu(), torch.from_numpy(tags[i]),
                               args.fg_threshold, args.bg_threshold,
                               args.background_class).numpy()
-        seed[voids[name]] = 255
+        seed[label_file == 255] = 255
         cv2.imwrite(osp.join(args.out_dir, name + '.png'), seed)
-        if dense[name] is not None:
-            stats.append(label_stats(seed, dense[name], num_classes))
+        gt = dict(dense=dense, label_file=label_file).get(dense_from)
+        if gt is not None:
+            stats.append(label_stats(seed, gt, num_classes))
         bar.update()
     print(flush=True)
     if stats:

@@ -56,6 +56,14 @@ def main():
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
 
     if args.amp:
+        from mmengine.device import (is_cuda_available, is_mlu_available,
+                                     is_musa_available, is_npu_available)
+        if not (is_cuda_available() or is_npu_available() or is_mlu_available()
+                or is_musa_available()):
+            # mmengine's AmpOptimWrapper asserts the same, deep in the Runner
+            raise SystemExit('--amp needs a GPU (CUDA, NPU, MLU or MUSA): mmengine\'s '
+                             'AmpOptimWrapper does not train on the CPU; train without '
+                             '--amp here')
         optim_wrapper = cfg.optim_wrapper.type
         if optim_wrapper == 'AmpOptimWrapper':
             print_log('AMP training is already enabled in your config.',

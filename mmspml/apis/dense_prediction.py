@@ -125,6 +125,54 @@ def spml_aux_head(model):
     return next((h for h in heads if isinstance(h, SPMLAuxHead)), None)
 
 
+def spml_embedding_head(model):
+    """The head of ``model`` whose ``forward(features)`` is the SPML embedding, or ``None``.
+
+    The decode head when it is an SPML head (:class:`SPMLHead`, :class:`SPMLKNNHead`,
+    :class:`SPMLStage2Head`); for SPML mixed into an mmseg model (any other decode head),
+    the :class:`SPMLAuxHead` of ``auxiliary_head``; ``None`` for a plain mmseg model. The
+    one place where the pipeline tools and :class:`SPMLInferencer` find the embedding.
+    """
+    from mmspml.models.decode_heads import SPMLHead, SPMLStage2Head
+    head = getattr(model, 'decode_head', None)
+    if isinstance(head, (SPMLHead, SPMLStage2Head)):
+        return head
+    return spml_aux_head(model)
+
+
+def preprocess_for_test(model, inputs: List[Tensor], data_samples=None) -> Tuple[Tensor, list]:
+    """``model.data_preprocessor`` in test mode, with data samples (made when not given).
+
+    ``SegDataPreProcessor`` pads test images when it has a ``test_cfg`` (``size`` or
+    ``size_divisor``) and writes the padding into the samples' metainfo, so it needs
+    them. Returns the batch ``[B, 3, H', W']`` and the samples (``img_shape`` and, when
+    padded, ``pad_shape`` in their metainfo).
+    """
+    from mmseg.structures import SegDataSample
+    if data_samples is None:
+        data_samples = []
+        for x in inputs:
+            size = tuple(x.shape[-2:])
+            data_samples.append(SegDataSample(metainfo=dict(
+                img_shape=size, ori_shape=size, pad_shape=size)))
+    data = model.data_preprocessor(dict(inputs=inputs, data_samples=data_samples),
+                                   training=False)
+    return data['inputs'], data['data_samples']
+
+
+def unpad(x: Tensor, padded_size: Sequence[int], img_size: Sequence[int]) -> Tensor:
+    """``[B, C, h, w]`` network output of a padded ``padded_size`` input -> the part that
+    covers the ``img_size`` image (top-left; ``x`` itself when nothing was padded).
+
+    As mmseg's ``predict_by_feat``: resized (bilinear) to the padded input size, then
+    cropped, so the result is at ``img_size``.
+    """
+    if tuple(padded_size) == tuple(img_size):
+        return x
+    x = F.interpolate(x, size=tuple(padded_size), mode='bilinear', align_corners=False)
+    return x[..., :img_size[0], :img_size[1]]
+
+
 @torch.no_grad()
 def embedding_and_logits(model, img: np.ndarray, scale: float = 1.0,
                          flip: bool = False) -> Tuple[Optional[Tensor], Optional[Tensor]]:
@@ -135,16 +183,17 @@ def embedding_and_logits(model, img: np.ndarray, scale: float = 1.0,
             the embedding; ``classify`` the logits when the head has a classifier), or
             with SPML mixed in (any decode head gives the logits, the
             :class:`SPMLAuxHead` of ``auxiliary_head`` the embedding), or a plain mmseg
-            model (logits only, no embedding).
+            model (logits only, no embedding); see :func:`spml_embedding_head`.
         img (np.ndarray): BGR uint8 ``[H, W, 3]``.
         scale (float): the image is resized by ``scale`` (bilinear) first.
         flip (bool): horizontal flip; the outputs are flipped back.
 
     Returns:
         tuple: embedding ``[D, h, w]`` (or ``None``) and logits ``[C, h, w]`` (or
-        ``None``), float32, at the network's output size for the (rescaled) image.
+        ``None``), float32, covering the (rescaled) image: at the network's output size,
+        or, when the data preprocessor pads the image (its ``test_cfg``: ``size`` or
+        ``size_divisor``), resized to the padded size and cropped to the image.
     """
-    from mmspml.models.decode_heads import SPMLHead, SPMLStage2Head
     if scale != 1.0:
         h, w = img.shape[:2]
         img = cv2.resize(img, (max(1, int(w * scale)), max(1, int(h * scale))),
@@ -153,19 +202,20 @@ def embedding_and_logits(model, img: np.ndarray, scale: float = 1.0,
         img = img[:, ::-1]
     device = next(model.parameters()).device
     x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).to(device)
-    data = model.data_preprocessor(dict(inputs=[x], data_samples=None), training=False)
+    inputs, _ = preprocess_for_test(model, [x])
     head = model.decode_head
-    feats = model.extract_feat(data['inputs'])
-    if isinstance(head, (SPMLHead, SPMLStage2Head)):
-        emb = head.forward(feats)
+    feats = model.extract_feat(inputs)
+    emb_head = spml_embedding_head(model)
+    emb = None if emb_head is None else emb_head.forward(feats)
+    if emb_head is head:  # an SPML decode head: its classifier on the embedding
         logits = head.classify(emb) if hasattr(head, 'classify') else None
-    else:  # an mmseg decode head gives the logits; the mixed-in SPML head the embedding
-        aux = spml_aux_head(model)
-        emb = None if aux is None else aux.forward(feats)
+    else:  # an mmseg decode head gives the logits (the mixed-in SPML head the embedding)
         logits = head.forward(feats)
     out = []
-    for x in (emb, logits):
-        out.append(None if x is None else (x.flip(-1) if flip else x)[0].float())
+    for y in (emb, logits):
+        if y is not None:
+            y = unpad(y, inputs.shape[-2:], img.shape[:2])
+        out.append(None if y is None else (y.flip(-1) if flip else y)[0].float())
     return tuple(out)
 
 

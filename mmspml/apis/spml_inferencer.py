@@ -12,6 +12,7 @@ from mmcv.transforms import Compose
 from mmseg.apis import MMSegInferencer
 
 from mmspml.functional import generate_segments
+from .dense_prediction import spml_embedding_head
 
 # steps of a test pipeline that need annotation files (absent at inference)
 _ANNOTATION_STEPS = ('LoadAnnotations', 'LoadWeakAnnotations', 'LoadOverSegmentation',
@@ -38,7 +39,9 @@ class SPMLInferencer(MMSegInferencer):
     Args:
         model (str | Config): config file or object.
         weights (str): checkpoint.
-        show_segments (bool): draw the k-means segments of the embedding (grid
+        show_segments (bool): draw the k-means segments of the SPML embedding (the
+            decode head's for an SPML model, the ``SPMLAuxHead``'s for SPML mixed into
+            an mmseg model: :func:`~mmspml.apis.dense_prediction.spml_embedding_head`; grid
             ``segment_grid``, ``segment_iterations`` iterations, location features) to
             the right of the prediction overlay.
         segment_grid (tuple[int, int]): k-means grid (12x12 as in §6.2).
@@ -54,6 +57,11 @@ class SPMLInferencer(MMSegInferencer):
         self.segment_grid = tuple(int(g) for g in segment_grid)
         self.segment_iterations = int(segment_iterations)
         super().__init__(model, weights=weights, **kwargs)
+        if self.show_segments and spml_embedding_head(self.model) is None:
+            raise ValueError(
+                f'SPMLInferencer: show_segments=True needs an SPML embedding, but the model '
+                f'has neither an SPML decode head nor an SPMLAuxHead (decode head: '
+                f'{type(self.model.decode_head).__name__})')
 
     def _init_pipeline(self, cfg) -> Compose:
         pipeline_cfg = [t for t in cfg.test_dataloader.dataset.pipeline
@@ -70,7 +78,8 @@ class SPMLInferencer(MMSegInferencer):
         preds = self.model.test_step(inputs)
         if self.show_segments:
             data = self.model.data_preprocessor(inputs, False)
-            emb = self.model.decode_head.forward(self.model.extract_feat(data['inputs']))
+            head = spml_embedding_head(self.model)
+            emb = head.forward(self.model.extract_feat(data['inputs']))
             for e, pred in zip(emb, preds):
                 pred.set_field(self._segments(e, pred.metainfo), 'kmeans_segments',
                                field_type='metainfo')

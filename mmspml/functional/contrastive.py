@@ -40,19 +40,21 @@ from torch import Tensor
 from torch.autograd.function import Function, once_differentiable
 from torch.utils.checkpoint import checkpoint
 
-from ._utils import _check_tensor, check_scalar
+from ._utils import _check_tensor, check_scalar, full_precision
 
 _REDUCTIONS = ('none', 'mean', 'sum')
 
 
+@full_precision
 def pixel_segment_contrastive_loss(embeddings: Tensor, labels: Tensor, own_segment: Tensor,
                                    prototypes: Tensor, prototype_labels: Tensor,
                                    concentration: float, reduction: str = 'mean',
                                    chunk_size: Optional[int] = None) -> Tensor:
     """SegSort+ pixel-to-prototype loss with single labels or label sets (§4.1, §9.1, §9.2).
 
-    Inputs are used as given (the loss does not normalise them). Half-precision inputs
-    are computed in float32.
+    Inputs are used as given (the loss does not normalise them). Float16/bfloat16
+    inputs are computed in float32, and autocast is off inside (mixed precision would
+    otherwise run the logits' matrix products in 16 bits).
 
     Args:
         embeddings (Tensor): ``[N, D]`` floating pixel embeddings (normally unit).
@@ -422,6 +424,7 @@ def _validate(embeddings, labels, own_segment, prototypes, prototype_labels):
 
 
 @torch.no_grad()
+@full_precision
 def retrieval_accuracy(embeddings: Tensor, labels: Tensor, prototypes: Tensor,
                        prototype_labels: Tensor, k: int = 5) -> Tensor:
     """Fraction of each query's ``k`` most similar prototypes that share its label, averaged.

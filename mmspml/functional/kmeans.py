@@ -14,7 +14,8 @@ from typing import Optional, Sequence
 import torch
 from torch import Tensor
 
-from ._utils import _check_size, _check_tensor, check_scalar, l2_normalize
+from ._utils import (_check_size, _check_tensor, check_scalar, full_precision,
+                     l2_normalize)
 
 
 def grid_init_labels(grid: Sequence[int], size: Sequence[int], device=None) -> Tensor:
@@ -45,6 +46,7 @@ def grid_init_labels(grid: Sequence[int], size: Sequence[int], device=None) -> T
 
 
 @torch.no_grad()
+@full_precision
 def spherical_kmeans(features: Tensor, init_labels: Tensor, iterations: int = 10) -> Tensor:
     """Spherical k-means on one set of points (§3.3, one image).
 
@@ -73,6 +75,7 @@ def spherical_kmeans(features: Tensor, init_labels: Tensor, iterations: int = 10
 
 
 @torch.no_grad()
+@full_precision
 def batched_spherical_kmeans(features: Tensor, init_labels: Tensor, valid: Tensor,
                              num_clusters: int, iterations: int = 10,
                              image_by_image: Optional[bool] = None) -> Tensor:

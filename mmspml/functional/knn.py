@@ -10,11 +10,12 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-from ._utils import _check_tensor, check_scalar
+from ._utils import _check_tensor, check_scalar, full_precision
 from .segments import generate_segments
 
 
 @torch.no_grad()
+@full_precision
 def knn_vote(queries: Tensor, memory: Tensor, memory_labels: Tensor, k: int = 20,
              num_classes: Optional[int] = None) -> Tuple[Tensor, Tensor, Tensor]:
     """Unweighted majority vote of the ``k`` most cosine-similar memory entries (§6.3).
@@ -137,6 +138,7 @@ def segment_majority_labels(segment_ids: Tensor, labels: Tensor, num_segments: i
 
 
 @torch.no_grad()
+@full_precision
 def knn_segment_scores(embedding: Tensor, memory: Tensor, memory_labels: Tensor,
                        num_classes: int, k: int = 20, grid=(12, 12),
                        iterations: int = 10) -> Tensor:

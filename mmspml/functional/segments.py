@@ -16,7 +16,8 @@ from typing import NamedTuple, Optional, Sequence
 import torch
 from torch import Tensor
 
-from ._utils import _check_size, _check_tensor, l2_normalize, location_features
+from ._utils import (_check_size, _check_tensor, full_precision, l2_normalize,
+                     location_features)
 from .kmeans import batched_spherical_kmeans, grid_init_labels
 
 
@@ -151,6 +152,7 @@ class MemoryBatch:
         _check_tensor(self.tags, 'tags', dim=2, shape=(m, None))
 
 
+@full_precision
 def segment_prototypes(embeddings: Tensor, cluster_ids: Tensor, image_ids: Tensor,
                        semantic: Tensor, region: Tensor,
                        features_with_loc: Optional[Tensor] = None) -> SegmentResult:
@@ -235,6 +237,7 @@ def _unique_rows(columns):
     return unique_keys, inverse
 
 
+@full_precision
 def generate_segments(embedding: Tensor, semantic: Tensor, region: Optional[Tensor],
                       grid: Sequence[int], iterations: int = 10, ignore_index: int = 255,
                       use_location: bool = True, extra_features: Optional[Tensor] = None,
@@ -247,7 +250,8 @@ def generate_segments(embedding: Tensor, semantic: Tensor, region: Optional[Tens
     Each image is clustered by spherical k-means from a ``grid`` initialisation (all
     images at once, :func:`batched_spherical_kmeans`), then split by semantic value and
     region (:func:`segment_prototypes`). Prototypes are differentiable w.r.t.
-    ``embedding``; the clustering is not.
+    ``embedding``; the clustering is not. Float16/bfloat16 inputs are computed in
+    float32, outside autocast (:func:`~mmspml.functional._utils.full_precision`).
 
     Args:
         embedding (Tensor): ``[B, D, h, w]`` floating raw embedding (not normalised).

@@ -81,3 +81,45 @@ def test_image_demo_writes_an_overlay(model_files):
     proc = python('demo/image_demo.py', model_files['img'] + '.absent', CONFIG,
                   model_files['ckpt'], '--out-file', out, check=False)
     assert proc.returncode == 2 and 'image file' in proc.stderr
+
+
+MIXIN = osp.join(REPO, 'configs', 'mixin', 'camvid_scribbles_segformer_effnet-lite0_spml.py')
+
+
+def test_inferencer_segments_of_a_mixin_model_use_the_spml_aux_embedding(model_files):
+    """SPML mixed into an mmseg model: the segments are those of the SPMLAuxHead's
+    embedding (not of the decode head's class logits)."""
+    from mmspml.apis.dense_prediction import spml_embedding_head
+    from mmspml.apis.spml_inferencer import SPMLInferencer
+    from mmspml.models.decode_heads import SPMLAuxHead
+    cfg = Config.fromfile(MIXIN)
+    cfg.model.backbone.pretrained = False
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    ckpt = str(model_files['root'] / 'mixin.pth')
+    torch.save(dict(state_dict=model.state_dict(),
+                    meta=dict(dataset_meta=dict(classes=_classes(), palette=_palette()))),
+               ckpt)
+    inf = SPMLInferencer(cfg, weights=ckpt, device='cpu', show_segments=True,
+                         segment_grid=(3, 4))
+    head = spml_embedding_head(inf.model)
+    assert isinstance(head, SPMLAuxHead) and head is inf.model.auxiliary_head
+    sample = inf(model_files['img'], return_datasamples=True)
+    segments = sample.metainfo['kmeans_segments']
+    # the expected segments: k-means of the aux head's embedding of the same input
+    data = inf.model.data_preprocessor(next(iter(inf.preprocess([model_files['img']]))),
+                                       False)
+    with torch.no_grad():
+        feats = inf.model.extract_feat(data['inputs'])
+        emb = inf.model.auxiliary_head.forward(feats)
+        logits = inf.model.decode_head.forward(feats)
+    assert emb.shape[1] == 64 and logits.shape[1] == 11
+    expected = inf._segments(emb[0], sample.metainfo)
+    np.testing.assert_array_equal(segments, expected)
+    assert not np.array_equal(segments, inf._segments(logits[0], sample.metainfo))
+
+    # a plain mmseg model has no embedding: a clear error, not logits' segments
+    cfg.model.auxiliary_head = None
+    with pytest.raises(ValueError, match='neither an SPML decode head nor an SPMLAuxHead'):
+        SPMLInferencer(cfg, weights=ckpt, device='cpu', show_segments=True)

@@ -90,3 +90,30 @@ def test_bad_arguments_and_weights(tmp_path):
     torch.save({'conv1.weight': torch.zeros(1)}, bad)
     with pytest.raises(ValueError, match='not an EfficientNet-Lite0 state dict'):
         EfficientNetLite(pretrained=str(bad)).init_weights()
+
+
+def test_init_cfg_is_applied_after_the_imagenet_weights(tmp_path):
+    """A user's Pretrained init_cfg overrides the wheel's weights where it has them
+    (it was silently dropped whenever pretrained=True, the default)."""
+    wheel = EfficientNetLite(pretrained=True)
+    wheel.init_weights()
+    ckpt = str(tmp_path / 'stem.pth')
+    stem = torch.full_like(wheel.conv_stem.weight, 0.25)
+    torch.save(dict(state_dict={'backbone.conv_stem.weight': stem}), ckpt)
+    backbone = MODELS.build(dict(
+        type='EfficientNetLite',
+        init_cfg=dict(type='Pretrained', checkpoint=ckpt, prefix='backbone.')))
+    assert backbone.pretrained is True
+    backbone.init_weights()
+    torch.testing.assert_close(backbone.conv_stem.weight, stem)  # init_cfg wins
+    # ... and every parameter it does not name keeps the ImageNet weights
+    for (name, p), q in zip(backbone.named_parameters(), wheel.parameters()):
+        if name != 'conv_stem.weight':
+            torch.testing.assert_close(p, q, rtol=0, atol=0, msg=name)
+
+    # pretrained=False: the init_cfg alone
+    const = EfficientNetLite(pretrained=False,
+                             init_cfg=dict(type='Constant', val=0.5, layer='Conv2d'))
+    const.init_weights()
+    assert torch.all(const.conv_stem.weight == 0.5)
+    assert torch.all(const.blocks[3]._project_conv.weight == 0.5)

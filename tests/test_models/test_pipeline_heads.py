@@ -92,3 +92,36 @@ def test_knn_head_predicts_vote_fractions(tmp_path):
         MODELS.build(dict(cfg, prototype_file=bank_file)).predict(feats, metas, dict())
     with pytest.raises(FileNotFoundError, match='extract_prototypes'):
         MODELS.build(cfg).predict(feats, metas, dict())
+
+
+def test_stage2_on_the_effnet_lite0_conv_resize_concat_embedding():
+    """Stage 2 for the 'conv' / resize_concat embedding of configs/spml/*_effnet-lite0.py:
+    the stage-2 head takes the stage-1 head's embedding arguments as they are, loads its
+    weights and computes the same embedding."""
+    cfg = Config.fromfile(f'{REPO}/configs/spml/camvid_scribbles_effnet-lite0.py')
+    cfg.model.backbone.pretrained = False
+    torch.manual_seed(0)
+    s1 = MODELS.build(copy.deepcopy(cfg.model)).eval()
+    head = dict(cfg.model.decode_head)
+    for k in ('segment_generator', 'contrastive_losses', 'memory_size'):  # stage 1 only
+        head.pop(k)
+    assert head['embedding_head'] == 'conv' and head['input_transform'] == 'resize_concat'
+    head.update(type='SPMLStage2Head', dropout_ratio=0.65)
+    cfg.model.decode_head = head
+    cfg.model.backbone.update(frozen_stages=3, norm_eval=True)
+    s2 = MODELS.build(cfg.model)
+    s2.init_weights()
+    result = s2.load_state_dict(s1.state_dict(), strict=False)
+    assert all(k.startswith('decode_head.stage2_') for k in result.missing_keys)
+    imgs, samples = _batch(size=(32, 40))
+    s2.train()  # the embedding stays in eval mode (running statistics)
+    with torch.no_grad():
+        feats = s1.extract_feat(imgs)
+        torch.testing.assert_close(s2.decode_head.forward(feats), s1.decode_head.forward(feats),
+                                   rtol=0, atol=0)
+    losses = s2.loss(imgs, samples)
+    losses['decode.loss_ce'].backward()
+    assert all(p.grad is None for p in s2.decode_head.embedding.parameters())
+    assert s2.decode_head.stage2_seg.weight.grad.abs().sum() > 0
+    s2.eval()
+    assert s2.predict(imgs, samples)[0].seg_logits.data.shape == (11, 32, 40)

@@ -78,3 +78,27 @@ def test_camvid_mixin_config_trains_twenty_iterations(config, shared_camvid, tmp
     _check_finite(wd, _spml_keys(cfg) + ['decode.loss_ce'], 20)
     acc = train_losses(wd, 'decode.acc_seg')
     assert all(0.0 <= v <= 100.0 for v in acc.values())
+
+
+def _code(text):
+    """Python lines without comments and blank lines."""
+    lines = (line.split('#', 1)[0].rstrip() for line in text.splitlines())
+    return [line for line in lines if line]
+
+
+def test_readme_mixin_snippet_is_the_shipped_config():
+    """The README's mix-in snippet is configs/mixin/deeplabv3plus_r50-d8_voc12aug_scribbles_spml.py
+    (built by tests/test_configs.py, trained above): no download, the guide's changes."""
+    readme = open(osp.join(REPO, 'README.md'), encoding='utf-8').read()
+    section = readme[readme.index('## Using the losses in any mmseg model'):]
+    snippet = section[section.index('```python\n') + 10:]
+    snippet = snippet[:snippet.index('```')]
+    shipped = open(osp.join(REPO, VOC[0]), encoding='utf-8').read()
+    assert _code(snippet) == _code(shipped)
+    assert not any('open-mmlab://' in line for line in _code(snippet))
+    assert any(line.strip() == 'pretrained=None,' for line in _code(snippet))
+    cfg = Config.fromfile(osp.join(REPO, VOC[0]))
+    assert cfg.model.pretrained is None
+    fcn = cfg.model.auxiliary_head[0]
+    assert fcn['type'] == 'FCNHead'
+    assert fcn['loss_decode']['type'] == 'PartialCrossEntropyLoss'  # not whole-image CE

@@ -76,6 +76,11 @@ def test_dist_train_two_processes_gloo(config, camvid_tree, tmp_path):
     out = proc.stdout + proc.stderr
     assert 'Distributed training: True' in out and 'GPU number: 2' in out, out[-3000:]
     assert osp.isfile(osp.join(wd, 'iter_4.pth'))
+    # RandomStateHook (in both configs): both ranks' RNG states, gathered before rank 0 saved
+    import torch
+    rng = torch.load(osp.join(wd, 'iter_4.pth'), map_location='cpu',
+                     weights_only=False)['mmspml_rng_state']
+    assert rng['world_size'] == 2 and len(rng['ranks']) == 2
     for key in ('loss',) + (SPML_KEYS if config == SPML else ()):
         losses = train_losses(wd, key)
         assert sorted(losses) == [1, 2, 3, 4], key

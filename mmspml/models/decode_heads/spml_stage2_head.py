@@ -9,30 +9,33 @@ from mmseg.registry import MODELS
 from torch import Tensor, nn
 
 from mmspml.functional import l2_normalize
-from .spml_head import _ASPPSum, _PSPEmbedding
+from .spml_head import SPMLEmbeddingMixin
 
 
 @MODELS.register_module()
-class SPMLStage2Head(BaseDecodeHead):
+class SPMLStage2Head(SPMLEmbeddingMixin, BaseDecodeHead):
     """A fresh softmax classifier trained on a frozen SPML embedding with pseudo labels.
 
-    The embedding layers (``embedding``, same names and shapes as in
-    :class:`SPMLHead`) are loaded from the stage-1 checkpoint (``load_from``), never
-    trained and always in eval mode; ``forward`` runs them under ``no_grad``. The
-    classifier -- 3x3 conv (``D -> channels``) + BN + ReLU, dropout, 1x1 conv to ``C``
-    on ``l2n(embedding)`` -- has its own parameter names (``stage2_conv``,
-    ``stage2_seg``), so the stage-1 classifier in the checkpoint is *not* loaded into it
-    (a new classifier, as in §5.3). The backbone must be frozen by the config
+    The embedding layers (``embedding``, built by the same code as :class:`SPMLHead`'s,
+    :class:`~mmspml.models.decode_heads.spml_head.SPMLEmbeddingMixin`: same names and
+    shapes, any of its embedding heads and input transforms) are loaded from the stage-1
+    checkpoint (``load_from``), never trained and always in eval mode; ``forward`` runs
+    them under ``no_grad``. The classifier -- 3x3 conv (``D -> channels``) + BN + ReLU,
+    dropout, 1x1 conv to ``C`` on ``l2n(embedding)`` -- has its own parameter names
+    (``stage2_conv``, ``stage2_seg``), so the stage-1 classifier in the checkpoint is
+    *not* loaded into it (a new classifier, as in §5.3). The backbone must be frozen by the config
     (``frozen_stages=4, norm_eval=True`` for ResNet).
 
     Training: partial CE (labels ``>= C`` ignored) on the stride-4 logits upsampled to
     the label size by ``loss_by_feat``.
 
     Args:
-        in_channels (int): backbone channels at ``in_index``.
+        in_channels (int | Sequence[int]): backbone channels at ``in_index`` (a
+            sequence with ``input_transform='resize_concat'``), as in stage 1.
         channels (int): hidden classifier channels.
         embed_dims, embedding_head, dilations, pool_scales, psp_channels,
-            embedding_upsample: as in :class:`SPMLHead` (must match stage 1).
+            embedding_upsample: as in :class:`SPMLHead` (must match stage 1:
+            ``'aspp'``, ``'psp'`` or ``'conv'``).
         test_classifier_at (str): ``'embedding'`` (stride 4, as in training) or
             ``'input'`` (the reference, §8 item 12).
         dropout_ratio (float): 0.65 in the reference's stage 2.
@@ -57,21 +60,13 @@ class SPMLStage2Head(BaseDecodeHead):
                                            override=dict(name='stage2_seg')))
         super().__init__(in_channels, channels, dropout_ratio=dropout_ratio,
                          loss_decode=loss_decode, **kwargs)
-        if embedding_head not in ('aspp', 'psp'):
-            raise ValueError(f"SPMLStage2Head: embedding_head must be 'aspp' or 'psp', got "
-                             f'{embedding_head!r}')
         if test_classifier_at not in ('embedding', 'input'):
             raise ValueError("SPMLStage2Head: test_classifier_at must be 'embedding' or "
                              f"'input', got {test_classifier_at!r}")
-        self.embed_dims = int(embed_dims)
-        self.embedding_upsample = int(embedding_upsample)
+        self._init_embedding(embed_dims, embedding_head, dilations, pool_scales,
+                             psp_channels, embedding_upsample)
+        embed_dims = self.embed_dims
         self.test_classifier_at = test_classifier_at
-        if embedding_head == 'aspp':
-            self.embedding = _ASPPSum(in_channels, embed_dims, dilations)
-        else:
-            self.embedding = _PSPEmbedding(in_channels, embed_dims, psp_channels,
-                                           pool_scales, self.conv_cfg, self.norm_cfg,
-                                           self.act_cfg, self.align_corners)
         for p in self.embedding.parameters():
             p.requires_grad_(False)
         # BaseDecodeHead always creates conv_seg; replace it by a differently named
@@ -90,11 +85,7 @@ class SPMLStage2Head(BaseDecodeHead):
     def forward(self, inputs) -> Tensor:
         """Raw embedding ``[B, D, h, w]`` (stride 4), computed without gradient."""
         with torch.no_grad():
-            emb = self.embedding(self._transform_inputs(inputs))
-            if self.embedding_upsample != 1:
-                emb = resize(emb, scale_factor=self.embedding_upsample, mode='bilinear',
-                             align_corners=False)
-        return emb
+            return self.embed(inputs)
 
     def classify(self, embedding: Tensor) -> Tensor:
         x = self.stage2_conv(l2_normalize(embedding, dim=1))

@@ -11,7 +11,7 @@ from mmengine.dist import get_world_size
 from torch import Tensor, nn
 
 from mmspml.functional import MemoryBatch, SegmentBatch, pixel_segment_contrastive_loss
-from mmspml.functional._utils import check_scalar
+from mmspml.functional._utils import check_scalar, full_precision
 from mmspml.utils.dist import all_reduce_sum
 
 
@@ -51,8 +51,11 @@ class _PixelSegmentLoss(nn.Module):
         """The log key of this loss (mmseg convention)."""
         return self._loss_name
 
+    @full_precision
     def forward(self, batch: SegmentBatch, memory: Optional[MemoryBatch] = None) -> Tensor:
-        """Weighted loss of the batch.
+        """Weighted loss of the batch, in float32 outside autocast (float16/bfloat16
+        fields of ``batch`` and ``memory`` are cast; ``mmspml.functional._utils
+        .full_precision``).
 
         Args:
             batch (SegmentBatch): this process's pixels and all processes' segments.
