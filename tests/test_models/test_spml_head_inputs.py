@@ -156,3 +156,37 @@ def test_predict_is_the_classifier_on_the_normalised_embedding(where):
         again = head.predict([feats], metas, None)
     torch.testing.assert_close(logits, expected, rtol=1e-5, atol=1e-6)
     assert torch.equal(logits, again)  # eval: no dropout
+
+
+@pytest.mark.parametrize('head_type', ['SPMLHead', 'SPMLAuxHead'])
+@pytest.mark.parametrize('align_corners', [False, True])
+def test_conv_embedding_on_levels_equals_resize_concat(head_type, align_corners):
+    """The 'conv' embedding of resize_concat levels runs per level (no concatenation at the
+    output size): the same values and gradients as conv(cat(resize(levels)))."""
+    torch.manual_seed(0)
+    widths, sizes = [3, 5, 12, 20], [(13, 17), (7, 9), (4, 5), (2, 3)]
+    head = make_head(type=head_type, in_channels=widths, in_index=[0, 1, 2, 3],
+                     input_transform='resize_concat', embedding_head='conv',
+                     psp_channels=10, embedding_upsample=1, align_corners=align_corners,
+                     memory_size=0).double()
+    assert head.embedding.fuses_levels
+    feats = [torch.randn(2, c, *s, dtype=torch.float64, requires_grad=True)
+             for c, s in zip(widths, sizes)]
+    for train in (True, False):
+        head.train(train)
+        fused = head.embed(feats)
+        direct = head.embedding(head._transform_inputs(feats))
+        torch.testing.assert_close(fused, direct, rtol=1e-10, atol=1e-12)
+        if train:
+            g = torch.randn_like(fused)
+            fused_grads = torch.autograd.grad(
+                fused, feats + list(head.embedding.parameters()), g)
+            direct_grads = torch.autograd.grad(
+                direct, feats + list(head.embedding.parameters()), g)
+            for a, b in zip(fused_grads, direct_grads):
+                torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    # a conv type other than nn.Conv2d keeps the concatenating path
+    other = make_head(in_channels=widths, in_index=[0, 1, 2, 3], embedding_head='conv',
+                      input_transform='resize_concat', psp_channels=10,
+                      conv_cfg=dict(type='Conv2dAdaptivePadding'))
+    assert not other.embedding.fuses_levels

@@ -52,7 +52,17 @@ class _ConvEmbedding(nn.Module):
     """Light projection: 1x1 conv-BN-ReLU to ``channels``, then 1x1 conv to D (with bias).
 
     For fused multi-level features at stride 4, where the dilated 3x3 convs of the ASPP
-    would cost most of a CPU step."""
+    would cost most of a CPU step.
+
+    :meth:`forward_levels` computes the same function on the levels *before*
+    ``resize_concat``: a 1x1 conv is linear per pixel and bilinear resizing is linear per
+    channel, so ``conv(cat(resize(x_l)))`` equals ``sum_l resize(W_l x_l)`` (``W_l`` the
+    weight's columns of level ``l``). Each level takes the cheaper order: a level with no
+    more channels than ``channels`` is resized and convolved at the output size, a wider
+    one (EfficientNet-Lite0's 320-channel stride-32 level) is convolved at its own size
+    and its ``channels`` outputs resized. The parameters are the same; only the rounding
+    of float sums differs (tests/test_models/test_spml_head_inputs.py).
+    """
 
     def __init__(self, in_channels, out_channels, channels, conv_cfg, norm_cfg, act_cfg):
         super().__init__()
@@ -62,6 +72,37 @@ class _ConvEmbedding(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.proj(self.bottleneck(x))
+
+    @property
+    def fuses_levels(self) -> bool:
+        """Whether :meth:`forward_levels` applies (a plain conv first in the module)."""
+        b = self.bottleneck
+        return type(b.conv) is nn.Conv2d and tuple(b.order) == ('conv', 'norm', 'act')
+
+    def forward_levels(self, levels: Sequence[Tensor], align_corners: bool) -> Tensor:
+        """``forward(cat(resize(level) to levels[0]'s size))`` without that concatenation."""
+        b, conv = self.bottleneck, self.bottleneck.conv
+        size = levels[0].shape[2:]
+        weights = torch.split(conv.weight, [x.shape[1] for x in levels], dim=1)
+        near, near_w, out = [], [], None
+        for x, w in zip(levels, weights):
+            if x.shape[2:] == size or x.shape[1] <= w.shape[0]:
+                if x.shape[2:] != size:
+                    x = resize(x, size=size, mode='bilinear', align_corners=align_corners)
+                near.append(x)
+                near_w.append(w)
+            else:
+                y = resize(F.conv2d(x, w), size=size, mode='bilinear',
+                           align_corners=align_corners)
+                out = y if out is None else out + y
+        y = F.conv2d(torch.cat(near, dim=1) if len(near) > 1 else near[0],
+                     torch.cat(near_w, dim=1) if len(near_w) > 1 else near_w[0], conv.bias)
+        y = y if out is None else y + out
+        if b.with_norm:
+            y = getattr(b, b.norm_name)(y)
+        if b.with_activation:
+            y = b.activate(y)
+        return self.proj(y)
 
 
 class SPMLEmbeddingMixin:
@@ -105,7 +146,13 @@ class SPMLEmbeddingMixin:
         """Raw embedding ``[B, D, h, w]`` of the backbone features: the selected level(s)
         (fused by ``input_transform``), the embedding network, then the bilinear
         ``embedding_upsample`` (stride 8 -> 4 for dilated backbones, §2.2)."""
-        emb = self.embedding(self._transform_inputs(inputs))
+        if self.input_transform == 'resize_concat' and getattr(self.embedding,
+                                                               'fuses_levels', False):
+            # the same function without materialising the concatenated levels (cheaper)
+            emb = self.embedding.forward_levels([inputs[i] for i in self.in_index],
+                                                self.align_corners)
+        else:
+            emb = self.embedding(self._transform_inputs(inputs))
         if self.embedding_upsample != 1:
             emb = F.interpolate(emb, scale_factor=self.embedding_upsample, mode='bilinear',
                                 align_corners=False)
