@@ -2,11 +2,11 @@
 
 Importing this package registers every mmspml component into mmseg's registries
 (``mmseg.registry.MODELS/TRANSFORMS/DATASETS/HOOKS/OPTIM_WRAPPER_CONSTRUCTORS/
-PARAM_SCHEDULERS``) and changes two things in mmengine (see
-:mod:`mmspml.utils.checkpoint` and docs/api.md): the loader of local checkpoints (torch >= 2.6
-``weights_only`` allow-list) and the Runner's checkpoint saving (atomic). Configs do this with
+PARAM_SCHEDULERS/RUNNERS``) and changes nothing else: mmengine, mmseg and torch behave as
+before for every model that does not ask for an mmspml component. Configs do this with
 ``custom_imports = dict(imports=['mmspml'], allow_failed_imports=False)`` (already in
-``configs/_base_/default_runtime.py``).
+``configs/_base_/default_runtime.py``, which also sets ``runner_type = 'SPMLRunner'``,
+the Runner with mmspml's checkpoint handling: :class:`mmspml.engine.SPMLRunner`).
 
 Without mmengine/mmseg installed only the pure maths, :mod:`mmspml.functional`, is
 available: nothing is registered or changed.
@@ -24,10 +24,6 @@ else:
     _WITH_MMSEG = True
 
 if _WITH_MMSEG:
-    from .utils.checkpoint import register_checkpoint_loader
-
-    register_checkpoint_loader()
-
     from . import functional  # noqa: E402,F401  (pure math, no registry)
     from . import datasets  # noqa: E402,F401
     from . import models  # noqa: E402,F401

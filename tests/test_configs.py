@@ -77,6 +77,7 @@ def test_config_builds_model(path):
     cfg = Config.fromfile(path)
     assert cfg.default_scope == 'mmseg'
     assert 'mmspml' in cfg.custom_imports['imports']
+    assert cfg.get('runner_type') == 'SPMLRunner'  # atomic saving, --resume from work_dir
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'val_evaluator',
                 'optim_wrapper', 'param_scheduler', 'train_cfg'):
         assert key in cfg, key

@@ -20,20 +20,36 @@ exactly as training sees it, before any crop):
    in the weak label stay 255.
 
 Writes ``DIR/NAME.png`` (8-bit; use ``train_dataloader.dataset.label_dir=DIR`` in the
-stage-2 config), skips images whose PNG exists (resumable), and prints the pseudo-label
-mIoU against the dense labels when they are known (CamVid: the label files the weak
-labels are simulated from; otherwise ``--dense-label-dir``).
+stage-2 config) and prints the pseudo-label mIoU against the dense labels when they are
+known (CamVid: the label files the weak labels are simulated from; otherwise
+``--dense-label-dir``).
+
+``DIR/manifest.json`` records what the labels were made from: the checkpoint (path, size,
+SHA-256), the prototype bank likewise, the config after ``--cfg-options`` and every option
+that changes a label. A run whose manifest matches keeps the PNGs already there (an
+interrupted run resumes); otherwise the dataset's PNGs in ``DIR`` are deleted and made
+again, with one line saying what differed.
+
+Devices (``--device``, default ``auto``: ``cuda`` when available, else ``cpu``):
+``cpu`` runs ``--nproc`` processes (forked after the model is built); ``cuda`` runs one
+process per GPU, at most ``--nproc`` (each builds its model on its GPU); ``cuda:N`` runs one
+process on that GPU.
 """
 import argparse
+import hashlib
+import json
+import multiprocessing
 import os
 import os.path as osp
+import re
 import sys
+from typing import List
 
 import cv2
 import numpy as np
 import torch
 from mmengine.config import DictAction
-from mmengine.utils import track_parallel_progress, track_progress
+from mmengine.utils import ProgressBar, track_progress
 
 from mmspml.apis.dense_prediction import (build_segmentor, embedding_and_logits,
                                           load_config, load_training_sample,
@@ -64,9 +80,12 @@ def parse_args(argv=None):
     p.add_argument('--crf', action='store_true', help='DenseCRF before the argmax')
     p.add_argument('--split', help='dataset split (default: the config\'s)')
     p.add_argument('--dense-label-dir', nargs='+', help='dense labels NAME.png for the mIoU')
-    p.add_argument('--nproc', type=int, default=1, help='worker processes (CPU only)')
-    p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
-                   help='cuda or cpu (default: cuda when available)')
+    p.add_argument('--nproc', type=int, default=1,
+                   help='worker processes: on the CPU N processes, with --device cuda one '
+                   'per GPU, at most N')
+    p.add_argument('--device', default='auto',
+                   help='auto (cuda when available, else cpu), cpu, cuda (every GPU, one '
+                   'process each, at most --nproc) or cuda:N (that GPU)')
     p.add_argument('--limit', type=int, help='only the first N images')
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = p.parse_args(argv)
@@ -74,11 +93,40 @@ def parse_args(argv=None):
         p.error('--source knn needs --prototypes FILE (tools/extract_prototypes.py)')
     if args.crf and not dense_crf_available():
         p.error(CRF_MISSING)
-    if args.nproc > 1 and args.device != 'cpu':
-        p.error('--nproc > 1 forks CPU workers; use it with --device cpu')
     if args.nproc < 1 or args.walk_steps < -1 or any(s <= 0 for s in args.scales):
         p.error('--nproc >= 1, --walk-steps >= -1 and positive --scales are required')
+    try:
+        args.devices = worker_devices(args.device, args.nproc)
+    except ValueError as exc:
+        p.error(str(exc))
     return args
+
+
+def worker_devices(device: str, nproc: int) -> List[str]:
+    """The device of each worker process for ``--device`` and ``--nproc``.
+
+    ``auto`` is ``cuda`` when ``torch.cuda.is_available()``, else ``cpu``; ``cpu`` gives
+    ``nproc`` CPU processes; ``cuda`` one process per GPU, ``min(nproc, device_count())``
+    of them; ``cuda:N`` that GPU only (``nproc`` must then be 1).
+    """
+    if device == 'auto':
+        device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if device == 'cpu':
+        return ['cpu'] * nproc
+    m = re.fullmatch(r'cuda(?::(\d+))?', device)
+    if m is None:
+        raise ValueError(f'--device {device!r}: expected auto, cpu, cuda or cuda:N')
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if count == 0:
+        raise ValueError(f'--device {device}: CUDA is not available (use --device cpu)')
+    if m.group(1) is None:
+        return [f'cuda:{i}' for i in range(min(nproc, count))]
+    if int(m.group(1)) >= count:
+        raise ValueError(f'--device {device}: this machine has {count} GPU(s)')
+    if nproc > 1:
+        raise ValueError(f'--device {device} runs one process on that GPU; for one process '
+                         f'per GPU use --device cuda --nproc {nproc}')
+    return [device]
 
 
 @torch.no_grad()
@@ -131,8 +179,51 @@ def pseudo_label(model, sample, num_classes, args, bank=None):
     return label
 
 
-def _init_worker():
-    torch.set_num_threads(1)
+def _load_state(args, device: str, loaded=None) -> None:
+    """Dataset, model (on ``device``) and prototype bank of this process (``loaded``: the
+    config, dataset and label steps when the caller has them)."""
+    if loaded is None:
+        cfg = load_config(args.config, args.cfg_options)
+        loaded = (cfg, *training_samples(cfg, args.split))
+    cfg, dataset, steps = loaded
+    model = build_segmentor(cfg, args.checkpoint, device)
+    bank = None
+    if args.source == 'knn':
+        from mmspml.models.decode_heads.spml_knn_head import load_prototype_bank
+        bank = load_prototype_bank(args.prototypes)
+        bank['prototypes'] = bank['prototypes'].to(device)
+        bank['labels'] = bank['labels'].long().to(device)
+    _STATE.update(dataset=dataset, steps=steps, model=model, bank=bank, args=args,
+                  num_classes=model.decode_head.num_classes, device=device)
+
+
+def _init_worker(args, devices) -> None:
+    device = devices.get()
+    if device == 'cpu':
+        torch.set_num_threads(1)
+    if _STATE.get('device') != device:  # a spawned process (GPU): its own model
+        _load_state(args, device)
+
+
+def _start_method(devices: List[str]) -> str:
+    """CPU workers are forked (they share the parent's model); GPU workers are spawned
+    (CUDA cannot be used in a forked process) and build their own."""
+    return 'fork' if all(d == 'cpu' for d in devices) else 'spawn'
+
+
+def _run_workers(devices: List[str], indices: List[int], args, start_method: str) -> list:
+    """:func:`_process` of every index in ``len(devices)`` processes, one per device;
+    results in the order of ``indices``."""
+    ctx = multiprocessing.get_context(start_method)
+    queue = ctx.Queue()
+    for device in devices:
+        queue.put(device)
+    bar, stats = ProgressBar(len(indices)), []
+    with ctx.Pool(len(devices), initializer=_init_worker, initargs=(args, queue)) as pool:
+        for result in pool.imap(_process, indices):
+            stats.append(result)
+            bar.update()
+    return stats
 
 
 def _process(index):
@@ -140,7 +231,7 @@ def _process(index):
     sample = load_training_sample(st['dataset'], st['steps'], index,
                                   st['args'].dense_label_dir)
     path = osp.join(st['args'].out_dir, sample.name + '.png')
-    if osp.isfile(path):
+    if osp.isfile(path):  # written earlier with the same manifest: kept
         label = cv2.imread(path, cv2.IMREAD_UNCHANGED)
         if label is None or label.shape != sample.weak.shape:
             raise ValueError(f'{path} exists but is not a label of the image size '
@@ -156,29 +247,94 @@ def _process(index):
     return label_stats(label, sample.dense, st['num_classes'])
 
 
+MANIFEST = 'manifest.json'
+
+
+def file_identity(path: str) -> dict:
+    """Absolute path, size and SHA-256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return dict(path=osp.abspath(path), size=osp.getsize(path), sha256=digest.hexdigest())
+
+
+def manifest_of(args, cfg) -> dict:
+    """What the labels depend on: the checkpoint and prototype bank (identity), the config
+    after ``--cfg-options`` and every option that changes a label (not ``--nproc``,
+    ``--device``, ``--limit`` or ``--dense-label-dir``)."""
+    return dict(
+        tool='tools/make_pseudo_labels.py', checkpoint=file_identity(args.checkpoint),
+        prototypes=file_identity(args.prototypes) if args.source == 'knn' else None,
+        config=dict(path=osp.abspath(args.config),
+                    sha256=hashlib.sha256(cfg.pretty_text.encode()).hexdigest()),
+        options=dict(source=args.source, knn_k=args.knn_k, knn_grid=list(args.knn_grid),
+                     scales=list(args.scales), flip=not args.no_flip,
+                     walk_steps=args.walk_steps, crf=args.crf, split=args.split))
+
+
+def prepare_out_dir(out_dir: str, manifest: dict, names: List[str]) -> None:
+    """Keep the PNGs of ``out_dir`` when its manifest matches ``manifest``; otherwise
+    delete the PNGs of ``names`` there (stale: other checkpoint, config or options) and
+    write the new manifest before any label is made."""
+    os.makedirs(out_dir, exist_ok=True)
+    path = osp.join(out_dir, MANIFEST)
+    old = None
+    if osp.isfile(path):
+        try:
+            with open(path) as f:
+                old = json.load(f)
+        except (OSError, ValueError):
+            old = None
+    if old == manifest:
+        return
+    stale = [osp.join(out_dir, n + '.png') for n in names]
+    stale = [p for p in stale if osp.isfile(p)]
+    if stale:
+        if old is None:
+            why = f'no readable {MANIFEST}'
+        else:
+            why = 'different ' + ', '.join(
+                k if k != 'options' else 'options (' + ', '.join(
+                    o for o in manifest['options']
+                    if old.get('options', {}).get(o) != manifest['options'][o]) + ')'
+                for k in manifest if old.get(k) != manifest[k])
+        print(f'{len(stale)} pseudo labels in {out_dir} were made from something else '
+              f'({why}): deleted, making them again', flush=True)
+        for p in stale:
+            os.remove(p)
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(manifest, f, indent=1, sort_keys=True)
+    os.replace(tmp, path)
+
+
 def main(argv=None):
     args = parse_args(argv)
+    for path, what in ((args.checkpoint, 'checkpoint file'),
+                       (args.prototypes if args.source == 'knn' else None,
+                        'prototype bank (tools/extract_prototypes.py)')):
+        if path is not None and not osp.isfile(path):
+            raise FileNotFoundError(f'{what} {path!r} does not exist')
     cfg = load_config(args.config, args.cfg_options)
     dataset, steps = training_samples(cfg, args.split)
-    model = build_segmentor(cfg, args.checkpoint, args.device)
-    num_classes = model.decode_head.num_classes
-    bank = None
-    if args.source == 'knn':
-        from mmspml.models.decode_heads.spml_knn_head import load_prototype_bank
-        bank = load_prototype_bank(args.prototypes)
-        bank['prototypes'] = bank['prototypes'].to(args.device)
-        bank['labels'] = bank['labels'].long().to(args.device)
-    os.makedirs(args.out_dir, exist_ok=True)
-    _STATE.update(dataset=dataset, steps=steps, model=model, bank=bank, args=args,
-                  num_classes=num_classes)
+    names = []
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        names.append(info.get('name') or osp.splitext(osp.basename(info['img_path']))[0])
+    prepare_out_dir(args.out_dir, manifest_of(args, cfg), names)
+    devices = args.devices
     indices = list(range(len(dataset)))[:args.limit]
     print(f'pseudo labels ({args.source}, walk steps {args.walk_steps}, crf {args.crf}) '
-          f'of {len(indices)} images -> {args.out_dir}', flush=True)
-    if args.nproc > 1:
-        stats = track_parallel_progress(_process, indices, args.nproc,
-                                        initializer=_init_worker)
-    else:
+          f'of {len(indices)} images -> {args.out_dir} ({len(devices)} process'
+          f'{"es" if len(devices) > 1 else ""} on {", ".join(sorted(set(devices)))})',
+          flush=True)
+    if devices[0] == 'cpu' or len(devices) == 1:
+        _load_state(args, devices[0], (cfg, dataset, steps))  # forked CPU workers share it
+    if len(devices) == 1:
         stats = track_progress(_process, indices)
+    else:
+        stats = _run_workers(devices, indices, args, _start_method(devices))
     known = [s for s in stats if s is not None]
     if known:
         result = miou_from_stats(sum(known), dataset.metainfo['classes'])

@@ -13,8 +13,8 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
+from mmspml.engine.runner import build_runner
 from mmspml.utils.launch import (explain_missing_data, prepare_cpu_runtime,
                                  shutdown_distributed)
 
@@ -86,7 +86,7 @@ def main():
         cfg.test_evaluator['output_dir'] = args.out
 
     prepare_cpu_runtime(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     with explain_missing_data():
         runner.test()
     shutdown_distributed()

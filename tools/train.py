@@ -1,11 +1,17 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 # Derived from MMSegmentation 1.2.2 tools/train.py (Copyright 2020 The MMSegmentation
 # Authors, Apache License 2.0, see LICENSE); modified for mmspml: CPU/gloo launch,
-# clear errors for missing files and data, and checkpoint checks on --resume.
+# clear errors for missing files and data, --resume always from the work dir.
 """Train a segmentor (mmseg's tools/train.py interface).
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume] [--amp]
                                  [--cfg-options k=v ...] [--launcher none|pytorch]
+
+``--resume`` continues from the work dir's last readable checkpoint, also for configs
+that set ``load_from`` (stage 2: the stage-1 checkpoint is then only the starting point
+of a work dir without checkpoints). mmspml's configs build :class:`SPMLRunner`, which does
+this; for a config without ``runner_type`` the same choice is made here and handed to
+mmengine's ``Runner``.
 """
 import argparse
 import logging
@@ -14,9 +20,9 @@ import os.path as osp
 
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
-from mmengine.runner import Runner
 
-from mmspml.utils.checkpoint import resume_checkpoint
+from mmspml.engine.runner import SPMLRunner, build_runner, runner_class
+from mmspml.utils.checkpoint import UnreadableCheckpointError, resume_checkpoint
 from mmspml.utils.launch import (explain_missing_data, prepare_cpu_runtime,
                                  shutdown_distributed)
 
@@ -76,25 +82,27 @@ def main():
             cfg.optim_wrapper.loss_scale = 'dynamic'
 
     cfg.resume = args.resume
-    if args.resume and cfg.get('load_from') is None:
-        # mmengine would load work_dir/last_checkpoint blindly; an unreadable one (a copy
-        # cut short, disk trouble) falls back to the newest readable checkpoint
+    if args.resume and not issubclass(runner_class(cfg), SPMLRunner):
+        # mmengine's Runner would resume from load_from when set, and load
+        # work_dir/last_checkpoint blindly otherwise
         try:
             ckpt, note = resume_checkpoint(cfg.work_dir)
-        except RuntimeError as exc:
+        except UnreadableCheckpointError as exc:
             raise SystemExit(f'error: {exc}') from None
         if note:
             print_log(note, logger='current', level=logging.WARNING)
-        cfg.load_from = ckpt
+        if ckpt is not None:
+            cfg.load_from = ckpt
+        else:  # nothing to resume: start afresh (from load_from if set)
+            cfg.resume = False
     prepare_cpu_runtime(cfg, args.launcher)
 
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        from mmengine.registry import RUNNERS
-        runner = RUNNERS.build(cfg)
+    runner = build_runner(cfg)
     with explain_missing_data():
-        runner.train()
+        try:
+            runner.train()
+        except UnreadableCheckpointError as exc:
+            raise SystemExit(f'error: {exc}') from None
     shutdown_distributed()
 
 

@@ -1,6 +1,9 @@
 default_scope = 'mmseg'
 # registers every mmspml component (datasets, transforms, models, hooks) in mmseg's registries
 custom_imports = dict(imports=['mmspml'], allow_failed_imports=False)
+# mmengine's Runner with mmspml's checkpoint handling (weights_only loading, atomic saving,
+# resume from the work dir's last readable checkpoint): mmspml.engine.SPMLRunner
+runner_type = 'SPMLRunner'
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

@@ -11,6 +11,9 @@ _base_ = [
     'mmseg::_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_20k.py'
 ]
 custom_imports = dict(imports=['mmspml'], allow_failed_imports=False)  # SPML
+# mmseg's runtime base has no runner_type: mmspml's Runner (atomic checkpoints, --resume
+# from the work dir) is asked for here
+runner_type = 'SPMLRunner'
 crop_size = (512, 512)
 data_preprocessor = dict(size=crop_size)
 norm_cfg = dict(type='SyncBN', requires_grad=True)

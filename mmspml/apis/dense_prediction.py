@@ -39,11 +39,22 @@ def load_config(config: str, cfg_options: Optional[dict] = None) -> Config:
 
 
 def build_segmentor(cfg: Config, checkpoint: str, device: str = 'cpu'):
-    """The config's model with ``checkpoint`` loaded, in eval mode."""
+    """The config's model with ``checkpoint`` loaded, in eval mode (the file is read by
+    :func:`~mmspml.utils.checkpoint.load_local_checkpoint`: ``weights_only=True`` with
+    mmengine's types allow-listed)."""
+    from mmengine.runner.checkpoint import _load_checkpoint_to_model
     from mmseg.apis import init_model
+
+    from mmspml.utils.checkpoint import load_local_checkpoint
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint file {checkpoint!r} does not exist')
-    return init_model(cfg, checkpoint, device=device)
+    model = init_model(cfg, None, device='cpu')
+    state = load_local_checkpoint(checkpoint, map_location='cpu')
+    _load_checkpoint_to_model(model, state)
+    meta = state.get('meta', {}).get('dataset_meta') if isinstance(state, dict) else None
+    if meta is not None:
+        model.dataset_meta = meta
+    return model.to(device).eval()
 
 
 class TrainingSample:

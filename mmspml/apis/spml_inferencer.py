@@ -100,6 +100,26 @@ class SPMLInferencer(MMSegInferencer):
         return mmcv.imresize(ids.reshape(h, w).astype(np.int32), (ow, oh),
                              interpolation='nearest')
 
+    def _init_model(self, cfg, weights: Optional[str], device: str = 'cpu'):
+        # mmengine 0.10.7's BaseInferencer._init_model (Copyright OpenMMLab, Apache-2.0)
+        # with the checkpoint read by mmspml's loader: mmengine's loader refuses the
+        # numpy/mmengine objects of a training checkpoint under torch >= 2.6
+        if not cfg:  # config taken from the checkpoint: mmengine's way
+            return super()._init_model(cfg, weights, device)
+        from mmseg.registry import MODELS
+
+        from mmspml.utils.checkpoint import load_checkpoint_file
+        checkpoint = (None if weights is None else
+                      load_checkpoint_file(weights, map_location='cpu'))
+        if cfg.model.get('pretrained') is not None:
+            del cfg.model.pretrained
+        model = MODELS.build(cfg.model)
+        model.cfg = cfg
+        self._load_weights_to_model(model, checkpoint, cfg)
+        model.to(device)
+        model.eval()
+        return model
+
     def visualize(self, inputs: list, preds: List, return_vis: bool = False,
                   show: bool = False, wait_time: int = 0, img_out_dir: str = '',
                   opacity: float = 0.8, with_labels: Optional[bool] = True):

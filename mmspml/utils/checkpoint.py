@@ -1,43 +1,43 @@
-"""Checkpoint loading that works with ``torch.load(weights_only=True)``.
+"""Checkpoint files: loading with ``torch.load(weights_only=True)``, atomic writing, the
+checkpoint ``--resume`` continues from.
+
+Nothing here changes mmengine or torch globally: :class:`~mmspml.engine.SPMLRunner`
+(``runner_type = 'SPMLRunner'`` in ``configs/_base_/default_runtime.py``) and mmspml's
+tools call these functions explicitly.
 
 torch >= 2.6 loads with ``weights_only=True`` by default. mmengine 0.10.7 saves a
 ``message_hub`` (``HistoryBuffer`` objects holding numpy arrays) and numpy scalars in
-every checkpoint, so ``--resume`` and ``load_from`` fail with ``Weights only load
-failed``. Instead of switching the safety check off we allow-list the few
-mmengine/numpy types that mmengine itself writes and re-register mmengine's loader for
-local paths (prefix ``''``) so that it uses them. ``HistoryBuffer`` pickles its
-class-level statistics functions as ``getattr(HistoryBuffer, 'min')``; allowing
-``getattr`` would let a checkpoint call arbitrary methods, so instead we stop writing
-them (they are re-registered by ``HistoryBuffer.__init__`` and by the code that adds
-custom ones). Checkpoints holding other Python objects (e.g. written by plain mmengine
-under torch >= 2.6) still fail loudly; set ``MMSPML_TRUSTED_CHECKPOINTS=1`` to unpickle checkpoints
-you trust completely (``weights_only=False``). A file that is not a readable checkpoint at
-all (truncated, corrupt) gets an error that says so instead.
-
-Checkpoints are written atomically: :func:`atomic_save_checkpoint` replaces the
-``save_checkpoint`` that ``mmengine.runner.runner`` calls (what ``Runner.save_checkpoint``,
-hence ``CheckpointHook``, uses) and writes a local checkpoint to a temporary file in the
-same directory, then renames it, so a crash while saving never leaves a truncated
-``iter_N.pth``. :func:`resume_checkpoint` lets ``tools/train.py --resume`` fall back to the
-newest readable checkpoint when the last one is unreadable anyway (disk trouble, copies).
+every checkpoint, so its own loader fails on them with ``Weights only load failed``.
+Instead of switching the safety check off, :func:`load_local_checkpoint` allow-lists the
+few mmengine/numpy types that mmengine itself writes, for that one ``torch.load`` only
+(``torch.serialization.safe_globals``, torch >= 2.5). ``HistoryBuffer`` pickles its
+class-level statistics functions as ``getattr(HistoryBuffer, 'min')``; allowing ``getattr``
+would let a checkpoint call arbitrary methods, so :func:`portable_message_hub` makes the
+checkpoints that :class:`SPMLRunner` writes leave them out (``HistoryBuffer`` rebuilds them
+when it is unpickled). Checkpoints holding other Python objects (e.g. written by plain
+mmengine under torch >= 2.6) fail loudly; set ``MMSPML_TRUSTED_CHECKPOINTS=1`` to unpickle
+checkpoints you trust completely (``weights_only=False``). An error names the file as
+truncated or corrupt only when its zip archive fails the check of
+:func:`checkpoint_is_readable`.
 """
+import contextlib
+import copyreg
 import glob
 import os
 import os.path as osp
 import pickle
 import re
-import tempfile
 import zipfile
 from typing import Optional, Tuple
 
 import numpy as np
 import torch
-import mmengine.runner.runner as mmengine_runner
-from mmengine.fileio import LocalBackend, get_file_backend
-from mmengine.runner.checkpoint import CheckpointLoader
-from mmengine.runner.checkpoint import save_checkpoint as _mmengine_save_checkpoint
 
-_REGISTERED = False
+_ZIP_MAGIC = b'PK\x03\x04'
+
+
+class UnreadableCheckpointError(RuntimeError):
+    """``--resume`` found no readable checkpoint where ``last_checkpoint`` points."""
 
 
 def _safe_globals():
@@ -59,6 +59,13 @@ def _safe_globals():
     return types
 
 
+def _allow_listed():
+    """The allow-list for one ``torch.load`` (torch < 2.5 has no scoped allow-list: then
+    only plain tensors load, and mmengine's types get the trust advice)."""
+    scoped = getattr(torch.serialization, 'safe_globals', None)
+    return scoped(_safe_globals()) if scoped is not None else contextlib.nullcontext()
+
+
 def load_local_checkpoint(filename, map_location=None):
     """Load a local checkpoint with the allow-list above (mmengine loader API)."""
     if not os.path.isfile(filename):
@@ -70,9 +77,10 @@ def load_local_checkpoint(filename, map_location=None):
         except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
             raise _unreadable(filename, exc) from exc
     try:
-        return torch.load(filename, map_location=map_location, weights_only=True)
+        with _allow_listed():
+            return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        if 'weights only' not in str(exc).lower():
+        if 'weights only' not in str(exc).lower() or not checkpoint_is_readable(filename):
             raise _unreadable(filename, exc) from exc
         # torch refused a Python object that is not on the allow-list
         raise RuntimeError(
@@ -83,9 +91,27 @@ def load_local_checkpoint(filename, map_location=None):
         raise _unreadable(filename, exc) from exc
 
 
+def load_checkpoint_file(filename: str, map_location=None):
+    """A checkpoint from a local path (:func:`load_local_checkpoint`) or, for a URL-like
+    name (``scheme://``), from mmengine's ``CheckpointLoader`` unchanged."""
+    if '://' in str(filename):
+        from mmengine.runner.checkpoint import CheckpointLoader
+        return CheckpointLoader.load_checkpoint(filename, map_location)
+    return load_local_checkpoint(osp.expanduser(str(filename)), map_location)
+
+
 def _unreadable(filename: str, exc: BaseException) -> RuntimeError:
-    return RuntimeError(f'checkpoint {filename!r} is not a readable torch checkpoint '
-                        f'(truncated or corrupt file?): {type(exc).__name__}: {exc}')
+    what = f'{type(exc).__name__}: {exc}'
+    with open(filename, 'rb') as f:
+        zipped = f.read(4) == _ZIP_MAGIC
+    if zipped and not checkpoint_is_readable(filename):
+        return RuntimeError(f'checkpoint {filename!r} is truncated or corrupt (its zip '
+                            f'archive fails the integrity check): {what}')
+    if not zipped:
+        return RuntimeError(f'could not load checkpoint {filename!r}, which is not a torch '
+                            f'zip archive (a legacy torch file or not a checkpoint): {what}')
+    return RuntimeError(f'could not load checkpoint {filename!r} (the file itself is '
+                        f'complete): {what}')
 
 
 def checkpoint_is_readable(filename: str) -> bool:
@@ -101,10 +127,11 @@ def checkpoint_is_readable(filename: str) -> bool:
 def resume_checkpoint(work_dir: str) -> Tuple[Optional[str], Optional[str]]:
     """The checkpoint ``--resume`` should load from ``work_dir`` and a one-line note.
 
-    Returns ``(None, None)`` when there is no ``last_checkpoint`` (mmengine then starts
-    from scratch) and ``(last, None)`` when the last checkpoint is readable. When it is not,
-    the newest readable ``iter_*.pth`` / ``epoch_*.pth`` of ``work_dir`` is returned with a
-    note naming both; with none readable a ``RuntimeError`` says so in one line.
+    Returns ``(None, None)`` when there is no ``last_checkpoint`` (training then starts
+    afresh, from ``load_from`` if the config has one) and ``(last, None)`` when the last
+    checkpoint is readable. When it is not, the newest readable ``iter_*.pth`` /
+    ``epoch_*.pth`` of ``work_dir`` is returned with a note naming both; with none readable
+    an :class:`UnreadableCheckpointError` says so in one line.
     """
     record = osp.join(work_dir, 'last_checkpoint')
     if not osp.isfile(record):
@@ -122,52 +149,41 @@ def resume_checkpoint(work_dir: str) -> Tuple[Optional[str], Optional[str]]:
         if checkpoint_is_readable(path):
             return path, (f'the last checkpoint {last} is unreadable (truncated or corrupt); '
                           f'resuming from the newest readable one, {path}')
-    raise RuntimeError(f'the last checkpoint {last} is unreadable (truncated or corrupt) and '
-                       f'{work_dir} holds no other readable checkpoint to resume from')
+    raise UnreadableCheckpointError(
+        f'the last checkpoint {last} is unreadable (truncated or corrupt) and {work_dir} '
+        'holds no other readable checkpoint to resume from')
 
 
-def atomic_save_checkpoint(checkpoint, filename, file_client_args=None, backend_args=None):
-    """mmengine's ``save_checkpoint``, but a local file is written to a temporary file in
-    the same directory and renamed (``os.replace``) only once it is complete."""
-    if (file_client_args is not None or str(filename).startswith('pavi://') or
-            not isinstance(get_file_backend(filename, backend_args=backend_args),
-                           LocalBackend)):
-        return _mmengine_save_checkpoint(checkpoint, filename, file_client_args, backend_args)
-    directory = osp.dirname(osp.abspath(filename))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=osp.basename(filename) + '.', suffix='.tmp',
-                               dir=directory)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(checkpoint, f)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # what a plain open() would give, not mkstemp's 0600
-        os.replace(tmp, filename)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+def replace_when_complete(tmp: str, filename: str) -> None:
+    """Flush ``tmp`` to disk and rename it to ``filename`` (atomic on one file system)."""
+    with open(tmp, 'rb') as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, filename)
 
 
-def _history_buffer_getstate(self) -> dict:
-    state = dict(self.__dict__)
-    state.pop('statistics_methods', None)
-    return state
+class _PortableHistoryBuffer:
+    """Pickles as mmengine's ``HistoryBuffer`` with its state but without the class-level
+    statistics functions (which ``HistoryBuffer.__getstate__`` would add)."""
+
+    def __init__(self, buffer) -> None:
+        self.state = {k: v for k, v in vars(buffer).items() if k != 'statistics_methods'}
+
+    @property
+    def __class__(self):  # pickle checks that __newobj__ builds the object's class
+        from mmengine.logging.history_buffer import HistoryBuffer
+        return HistoryBuffer
+
+    def __reduce_ex__(self, protocol):
+        return copyreg.__newobj__, (self.__class__, ), self.state
 
 
-def register_checkpoint_loader():
-    """Idempotently allow-list mmengine's types, replace the local loader and make the
-    Runner's checkpoint saving atomic (the module docstring lists every change)."""
-    global _REGISTERED
-    if _REGISTERED:
-        return
-    if hasattr(torch.serialization, 'add_safe_globals'):
-        torch.serialization.add_safe_globals(_safe_globals())
+def portable_message_hub(checkpoint: dict) -> None:
+    """Make the ``HistoryBuffer`` objects of ``checkpoint['message_hub']`` (the copies that
+    ``Runner.save_checkpoint`` puts there) pickle without ``getattr`` references."""
     from mmengine.logging.history_buffer import HistoryBuffer
-    HistoryBuffer.__getstate__ = _history_buffer_getstate
-    CheckpointLoader.register_scheme(prefixes='', loader=load_local_checkpoint, force=True)
-    mmengine_runner.save_checkpoint = atomic_save_checkpoint
-    _REGISTERED = True
+    scalars = (checkpoint.get('message_hub') or {}).get('log_scalars')
+    if not isinstance(scalars, dict):
+        return
+    for key, value in scalars.items():
+        if isinstance(value, HistoryBuffer):
+            scalars[key] = _PortableHistoryBuffer(value)

@@ -1,13 +1,20 @@
-"""Checkpoints: clear errors for unreadable files, atomic saves, resume past a truncated one."""
+"""Checkpoints: clear errors for unreadable files, SPMLRunner's atomic saves and resume
+from the work dir, and no global change to mmengine by ``import mmspml``."""
 import argparse
+import json
 import os
 import os.path as osp
+import subprocess
+import sys
 
 import pytest
 import torch
+from torch import nn
 
-from mmspml.utils.checkpoint import (atomic_save_checkpoint, checkpoint_is_readable,
+from mmspml.engine.runner import SPMLRunner
+from mmspml.utils.checkpoint import (UnreadableCheckpointError, checkpoint_is_readable,
                                      load_local_checkpoint, resume_checkpoint)
+from tests.conftest import REPO
 
 
 def _save(path, value=1.0):
@@ -24,7 +31,7 @@ def _truncate(path):
 def test_truncated_checkpoint_is_named_without_the_trust_advice(tmp_path):
     path = _save(str(tmp_path / 'iter_2.pth'))
     _truncate(path)
-    with pytest.raises(RuntimeError, match='not a readable torch checkpoint') as info:
+    with pytest.raises(RuntimeError, match='is truncated or corrupt') as info:
         load_local_checkpoint(path)
     assert 'iter_2.pth' in str(info.value)
     assert 'MMSPML_TRUSTED_CHECKPOINTS' not in str(info.value)
@@ -34,8 +41,25 @@ def test_truncated_checkpoint_with_trust_set_says_the_same(tmp_path, monkeypatch
     path = _save(str(tmp_path / 'iter_2.pth'))
     _truncate(path)
     monkeypatch.setenv('MMSPML_TRUSTED_CHECKPOINTS', '1')
-    with pytest.raises(RuntimeError, match='not a readable torch checkpoint'):
+    with pytest.raises(RuntimeError, match='is truncated or corrupt'):
         load_local_checkpoint(path)
+
+
+def test_complete_checkpoint_that_fails_to_load_is_not_called_truncated(tmp_path):
+    path = _save(str(tmp_path / 'iter_2.pth'))
+
+    def refuse(storage, location):  # e.g. a device that this machine does not have
+        raise RuntimeError('no such device')
+
+    with pytest.raises(RuntimeError, match='no such device') as info:
+        load_local_checkpoint(path, map_location=refuse)
+    assert 'the file itself is complete' in str(info.value)
+    assert 'truncated' not in str(info.value)
+    other = tmp_path / 'notes.pth'  # not a torch zip archive at all
+    other.write_bytes(b'not a checkpoint')
+    with pytest.raises(RuntimeError, match='not a torch zip archive') as info:
+        load_local_checkpoint(str(other))
+    assert 'truncated' not in str(info.value)
 
 
 def test_weights_only_refusal_gets_the_trust_advice(tmp_path):
@@ -45,28 +69,119 @@ def test_weights_only_refusal_gets_the_trust_advice(tmp_path):
         load_local_checkpoint(path)
 
 
-def test_runner_saves_atomically(tmp_path, monkeypatch):
-    import mmengine.runner.runner as mmengine_runner
-    assert mmengine_runner.save_checkpoint is atomic_save_checkpoint  # import mmspml did it
-    path = _save(str(tmp_path / 'iter_1.pth'), 1.0)
-    real_save = torch.save
+def _runner(work_dir, name, max_iters=3, **kw):
+    """A tiny SPMLRunner (one linear layer, 2-sample batches) saving every iteration."""
+    from mmengine.model import BaseModel
 
-    def crash(obj, f, *a, **kw):  # a crash in the middle of writing
-        real_save(obj, f, *a, **kw)
-        f.truncate(10)
-        raise KeyboardInterrupt
+    class Toy(BaseModel):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Linear(2, 1)
 
-    monkeypatch.setattr(torch, 'save', crash)
-    with pytest.raises(KeyboardInterrupt):
-        atomic_save_checkpoint(dict(state_dict=dict(w=torch.tensor([2.0]))), path)
-    monkeypatch.setattr(torch, 'save', real_save)
-    assert os.listdir(tmp_path) == ['iter_1.pth']  # no temporary file left behind
-    assert load_local_checkpoint(path)['state_dict']['w'].item() == 1.0  # old one intact
-    atomic_save_checkpoint(dict(state_dict=dict(w=torch.tensor([3.0]))), path)
-    assert load_local_checkpoint(path)['state_dict']['w'].item() == 3.0
+        def forward(self, inputs, data_samples=None, mode='tensor'):
+            out = self.w(inputs)
+            return dict(loss=out.pow(2).mean()) if mode == 'loss' else out
+
+    torch.manual_seed(0)
+    data = [dict(inputs=torch.randn(2)) for _ in range(8)]
+    loader = torch.utils.data.DataLoader(data, batch_size=2)
+    return SPMLRunner(
+        model=Toy(), work_dir=str(work_dir), experiment_name=name, train_dataloader=loader,
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
+        train_cfg=dict(by_epoch=False, max_iters=max_iters), default_scope='mmseg',
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1,
+                                           by_epoch=False)),
+        log_level='WARNING', **kw)
+
+
+def test_spml_runner_saves_atomically_and_loadably(tmp_path):
+    from mmengine.fileio import LocalBackend
+    wd = tmp_path / 'wd'
+    runner = _runner(wd, 'atomic')
+    runner.train()
+    names = sorted(os.listdir(wd))
+    assert {'iter_1.pth', 'iter_2.pth', 'iter_3.pth', 'last_checkpoint'} <= set(names)
+    assert not [n for n in names if n.endswith('.tmp')]
+    # loads with weights_only=True: the message hub's HistoryBuffers carry no getattr
+    ckpt = load_local_checkpoint(str(wd / 'iter_3.pth'))
+    loss = ckpt['message_hub']['log_scalars']['train/loss']
+    assert ckpt['meta']['iter'] == 3 and type(loss).__name__ == 'HistoryBuffer'
+    assert len(loss.data[0]) == 3 and loss.mean() == pytest.approx(loss.data[0].mean())
     umask = os.umask(0)
     os.umask(umask)
-    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
+    assert os.stat(wd / 'iter_3.pth').st_mode & 0o777 == 0o666 & ~umask
+
+    real_put = LocalBackend.put
+
+    def crash(self, obj, filepath):  # a crash in the middle of writing
+        real_put(self, obj[:len(obj) // 3], filepath)
+        raise KeyboardInterrupt
+
+    before = (wd / 'iter_3.pth').read_bytes()
+    LocalBackend.put = crash
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            runner.save_checkpoint(str(wd), 'iter_3.pth', by_epoch=False)
+    finally:
+        LocalBackend.put = real_put
+    assert (wd / 'iter_3.pth').read_bytes() == before  # old one intact
+    assert sorted(os.listdir(wd)) == names  # no temporary file left behind
+
+
+def test_spml_runner_resume_means_the_work_dir_even_with_load_from(tmp_path):
+    first = tmp_path / 'stage1'
+    _runner(first, 'stage1', max_iters=2).train()
+    stage1 = str(first / 'iter_2.pth')
+    wd = tmp_path / 'stage2'
+    # resume=True in an empty work dir: start afresh from load_from (weights only)
+    fresh = _runner(wd, 'fresh', resume=True, load_from=stage1)
+    fresh.load_or_resume()
+    assert fresh.iter == 0 and not fresh._resume
+    w1 = load_local_checkpoint(stage1)['state_dict']['w.weight']
+    assert torch.equal(fresh.model.w.weight.detach(), w1)
+    fresh.train()
+    # resume=True with checkpoints: the work dir's last one, not load_from's
+    again = _runner(wd, 'again', max_iters=4, resume=True, load_from=stage1)
+    again.load_or_resume()
+    assert again.iter == 3
+    w3 = load_local_checkpoint(str(wd / 'iter_3.pth'))['state_dict']['w.weight']
+    assert torch.equal(again.model.w.weight.detach(), w3)
+
+
+_FINGERPRINT = r"""
+import copyreg, json, sys
+import torch
+import mmengine.runner.runner as runner_module
+from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.runner import Runner
+from mmengine.runner.checkpoint import CheckpointLoader
+if sys.argv[1] == 'mmspml':
+    import mmspml  # what custom_imports=['mmspml'] does
+def name(f):
+    f = f[0] if isinstance(f, tuple) else f
+    return f'{getattr(f, "__module__", "")}.{getattr(f, "__qualname__", repr(f))}'
+# (other libraries that mmseg imports register their own types: not compared)
+OURS = ('mmengine', 'mmseg', 'mmcv', 'mmspml', 'numpy', 'builtins', 'copyreg', 'torch.nn')
+ours = lambda objs: sorted(n for n in map(name, objs) if n.startswith(OURS))
+print(json.dumps(dict(
+    runner={k: name(v) for k, v in vars(Runner).items() if callable(v)},
+    module_save=name(runner_module.save_checkpoint),
+    schemes={k: name(v) for k, v in CheckpointLoader._schemes.items()},
+    history_buffer={k: name(v) for k, v in vars(HistoryBuffer).items() if callable(v)},
+    safe_globals=ours(torch.serialization.get_safe_globals()),
+    copyreg=ours(copyreg.dispatch_table)), sort_keys=True))
+"""
+
+
+def test_importing_mmspml_changes_nothing_in_mmengine():
+    """custom_imports=['mmspml'] in anyone's config leaves mmengine's Runner, checkpoint
+    loaders, HistoryBuffer pickling and torch's allow-list as they were."""
+    env = dict(os.environ, PYTHONPATH=REPO)
+    out = [subprocess.run([sys.executable, '-c', _FINGERPRINT, what], cwd=REPO, env=env,
+                          capture_output=True, text=True, check=True).stdout
+           for what in ('mmengine', 'mmspml')]
+    plain, with_mmspml = (json.loads(o.strip().splitlines()[-1]) for o in out)
+    assert with_mmspml == plain
 
 
 def test_resume_checkpoint_falls_back_to_the_newest_readable(tmp_path):
@@ -86,7 +201,7 @@ def test_resume_checkpoint_falls_back_to_the_newest_readable(tmp_path):
     assert note == (f'the last checkpoint {last} is unreadable (truncated or corrupt); '
                     f'resuming from the newest readable one, {path}')
     _truncate(path)
-    with pytest.raises(RuntimeError, match='no other readable checkpoint'):
+    with pytest.raises(UnreadableCheckpointError, match='no other readable checkpoint'):
         resume_checkpoint(wd)
 
 

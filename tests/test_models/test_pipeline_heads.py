@@ -125,3 +125,31 @@ def test_stage2_on_the_effnet_lite0_conv_resize_concat_embedding():
     assert s2.decode_head.stage2_seg.weight.grad.abs().sum() > 0
     s2.eval()
     assert s2.predict(imgs, samples)[0].seg_logits.data.shape == (11, 32, 40)
+
+
+class _Payload:
+    """Unpickling this runs ``os.makedirs(path)``: what a crafted bank file could do."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        import os
+        return os.makedirs, (self.path, )
+
+
+def test_prototype_bank_is_loaded_with_weights_only(tmp_path):
+    from mmspml.models.decode_heads.spml_knn_head import load_prototype_bank
+    mem, labels = torch.randn(4, 3), torch.tensor([0, 1, 2, 3])
+    ok = str(tmp_path / 'ok.pth')  # what tools/extract_prototypes.py writes: plain data
+    torch.save(dict(prototypes=mem, labels=labels, num_classes=4, classes=['a', 'b'],
+                    names=['x'], config='c.py', checkpoint=None, grid=(2, 2),
+                    scales=[1.0], image_index=torch.zeros(4, dtype=torch.long)), ok)
+    assert load_prototype_bank(ok)['grid'] == (2, 2)
+    bad = str(tmp_path / 'bad.pth')
+    target = tmp_path / 'created_by_the_bank'
+    torch.save(dict(prototypes=mem, labels=labels, num_classes=4,
+                    extra=_Payload(str(target))), bad)
+    with pytest.raises(ValueError, match='bad.pth.*weights_only=True'):
+        load_prototype_bank(bad)
+    assert not target.exists()  # nothing was executed

@@ -144,3 +144,62 @@ def test_aux_head_predicts_nothing_and_needs_a_loss():
     with torch.no_grad():
         out = model.predict(torch.zeros(1, 3, 32, 32))
     assert out[0].seg_logits.data.shape == (C, 32, 32)
+
+
+def _small_batch(pad_in_pipeline):
+    """Two crops smaller than the preprocessor's size (32x32): 24x20 and 20x28, padded to
+    32x32 in the pipeline (PadSegFields) or left to the data preprocessor."""
+    import numpy as np
+    from mmspml.datasets.transforms import PackSPMLInputs, PadSegFields
+    rng = np.random.default_rng(1)
+    inputs, samples = [], []
+    for i, (h, w) in enumerate([(24, 20), (20, 28)]):
+        label = np.full((h, w), C, np.uint8)
+        label[2:8, 2:10] = i
+        label[12:18, 4:w - 2] = 2 + i
+        results = dict(img=rng.integers(0, 255, (h, w, 3)).astype(np.float32),
+                       img_path=f'img{i}.jpg', gt_seg_map=label,
+                       seg_fields=['gt_seg_map', 'gt_overseg'], num_classes=C,
+                       reduce_zero_label=False, img_tags=np.isin(np.arange(C), [i, 2 + i]),
+                       gt_overseg=(np.arange(h)[:, None] // 8 * 4
+                                   + np.arange(w)[None] // 8).astype(np.int32))
+        if pad_in_pipeline:
+            results = PadSegFields(size=(32, 32), img_pad_val=0, seg_pad_val=255)(results)
+        packed = PackSPMLInputs()(results)
+        inputs.append(packed['inputs'])
+        samples.append(packed['data_samples'])
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def test_crops_smaller_than_the_input_size_are_padded_not_stretched():
+    """A batch whose every crop is smaller than SegDataPreProcessor's size: the weak label
+    and over-segmentation are padded like the image (top-left, ignore), so the SPML
+    losses equal those of the same crops padded in the pipeline."""
+    torch.manual_seed(0)
+    model = make_model().train()
+    aux = model.auxiliary_head
+    seen = []
+    aux.segment_generator.register_forward_hook(lambda m, a, out: seen.append(a))
+    losses = []
+    for pad_in_pipeline in (True, False):
+        data = model.data_preprocessor(_small_batch(pad_in_pipeline), True)
+        assert tuple(data['inputs'].shape[-2:]) == (32, 32)
+        if not pad_in_pipeline:
+            assert tuple(data['data_samples'][0].gt_weak_seg.shape) == (24, 20)
+        losses.append(aux.loss(model.extract_feat(data['inputs']), data['data_samples'], {}))
+    (_, padded, padded_region), (_, small, small_region) = seen[0][:3], seen[1][:3]
+    assert tuple(small.shape) == (2, 32, 32)
+    assert torch.equal(small, padded) and torch.equal(small_region, padded_region)
+    assert (small[0, 24:] == 255).all() and (small[0, :, 20:] == 255).all()
+    for key in ('loss_sem_ann', 'loss_img_sim'):
+        assert losses[1][key].item() == pytest.approx(losses[0][key].item(), rel=1e-6), key
+
+
+def test_weak_label_larger_than_its_image_is_an_error():
+    model = make_model().train()
+    data = model.data_preprocessor(_small_batch(False), True)
+    s = data['data_samples'][1]
+    from mmengine.structures import PixelData
+    s.gt_weak_seg = PixelData(data=torch.zeros(1, 30, 30, dtype=torch.long))
+    with pytest.raises(ValueError, match=r'img1.jpg is larger \(\(30, 30\)\) than its image'):
+        model.auxiliary_head.loss(model.extract_feat(data['inputs']), data['data_samples'], {})

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from tests.conftest import REPO, write_camvid_tree
-from tests.test_tools._run import run_tool
+from tests.test_tools._run import label_dir_miou, run_tool
 
 
 def _run_pipeline(script, tmp_path):
@@ -17,16 +17,25 @@ def _run_pipeline(script, tmp_path):
     env = dict(ITERS='2', DATA_ROOT=data, NPROC='2', PYTHON=sys.executable,
                PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
     proc = run_tool(['bash', f'tools/pipelines/{script}', work], env=env, timeout=900)
-    return work, proc.stdout
+    return work, proc.stdout, data
+
+
+def _check_printed_miou(out, label, work, subdir, data):
+    """The mIoU a pipeline prints for the labels of ``work/subdir`` equals the one computed
+    here from the PNGs written and the dense training labels."""
+    printed = float(re.search(re.escape(label) + r': ([0-9.]+)', out).group(1))
+    assert len(glob.glob(osp.join(work, subdir, '*.png'))) == 4, subdir
+    assert printed == pytest.approx(
+        label_dir_miou(osp.join(work, subdir), osp.join(data, 'labels', 'train'), 11),
+        abs=0.006), label
 
 
 @pytest.mark.slow
 def test_camvid_scribbles_pipeline(tmp_path):
-    work, out = _run_pipeline('camvid_scribbles.sh', tmp_path)
-    pseudo = float(re.search(r'pseudo-label mIoU \(train\): ([0-9.]+)', out).group(1))
+    work, out, data = _run_pipeline('camvid_scribbles.sh', tmp_path)
+    _check_printed_miou(out, 'pseudo-label mIoU (train)', work, 'pseudo_labels', data)
     final = float(re.search(r'final mIoU \(val, stage 2, TTA\): ([0-9.]+)', out).group(1))
-    assert 0 <= pseudo <= 100 and 0 <= final <= 100
-    assert len(os.listdir(osp.join(work, 'pseudo_labels'))) == 4
+    assert 0 <= final <= 100
     assert osp.isfile(osp.join(work, 'stage1', 'iter_2.pth'))
     assert osp.isfile(osp.join(work, 'stage2', 'iter_1.pth'))
     assert 'ITERS=2 (stage 2: 1)' in out
@@ -50,13 +59,19 @@ def test_camvid_tags_pipeline(tmp_path, control):
                    timeout=900).stdout
     assert f'SEED=3 CONTROL={control} ITERS=2 CAM_ITERS=2' in out
     assert ('walk steps -1' if control == '1' else 'walk steps 6') in out
-    for key in ('seed mIoU \\(train crops\\)', 'stage-1 mIoU \\(val, trained on the seeds\\)',
-                'pseudo-label mIoU \\(train crops\\)',
+    for key in ('stage-1 mIoU \\(val, trained on the seeds\\)',
                 'final mIoU \\(val, retrained on the pseudo labels\\)'):
         value = float(re.search(key + r': ([0-9.]+)', out).group(1))
         assert 0 <= value <= 100, key
     names = open(osp.join(crops, 'train.txt')).read().split()
     assert len(names) == 18  # 9 crops of each of the 2 frames
+    # the printed seed and pseudo-label mIoU are those of the PNGs written, against the
+    # dense labels of the crops (computed here independently)
+    for label, d in (('seed mIoU (train crops)', 'seeds'),
+                     ('pseudo-label mIoU (train crops)', 'pseudo_labels')):
+        printed = float(re.search(re.escape(label) + r': ([0-9.]+)', out).group(1))
+        assert printed == pytest.approx(label_dir_miou(
+            osp.join(work, d), osp.join(crops, 'labels', 'train'), 11), abs=0.006), label
     for d in ('seeds', 'pseudo_labels'):
         assert sorted(os.listdir(osp.join(work, d))) == sorted(n + '.png' for n in names), d
     # stage 1 trained on the seeds of the crops, the retraining on the pseudo labels;
@@ -81,11 +96,10 @@ def test_camvid_mixin_pseudo_pipeline(tmp_path, control):
                    timeout=900).stdout
     assert f'LABELS=points SEED=3 CONTROL={control} ITERS=2' in out
     assert ('walk steps -1' if control == '1' else 'walk steps 6') in out
-    pseudo = float(re.search(r'pseudo-label mIoU \(train\): ([0-9.]+)', out).group(1))
+    _check_printed_miou(out, 'pseudo-label mIoU (train)', work, 'pseudo_labels', data)
     final = float(re.search(r'final mIoU \(val, retrained on the pseudo labels\): ([0-9.]+)',
                             out).group(1))
-    assert 0 <= pseudo <= 100 and 0 <= final <= 100
-    assert len(os.listdir(osp.join(work, 'pseudo_labels'))) == 4
+    assert 0 <= final <= 100
     # the retraining read the pseudo labels, with the seed asked for
     cfg = glob.glob(osp.join(work, 'retrain', '*.py'))
     text = open(cfg[0]).read()

@@ -1,5 +1,6 @@
 """tools/make_pseudo_labels.py, tools/extract_prototypes.py and the k-NN test mode on a
 generated CamVid tree with a 2-iteration stage-1 model."""
+import json
 import os
 import os.path as osp
 import re
@@ -10,7 +11,7 @@ import pytest
 import torch
 
 from tests.conftest import write_camvid_tree
-from tests.test_tools._run import python, tiny_config
+from tests.test_tools._run import REPO, independent_miou, python, tiny_config
 
 NUM_CLASSES = 11
 
@@ -33,17 +34,11 @@ def _weak_and_dense(cfg):
 
 
 def _miou(pairs):
-    """Independent mIoU (percent) over (pred, gt) pairs; classes absent from both skipped."""
-    ious = []
-    for c in range(NUM_CLASSES):
-        inter = union = 0
-        for pred, gt in pairs:
-            valid = gt < NUM_CLASSES
-            inter += np.sum((pred == c) & (gt == c) & valid)
-            union += np.sum(((pred == c) | (gt == c)) & valid)
-        if union:
-            ious.append(100 * inter / union)
-    return float(np.mean(ious))
+    return independent_miou(pairs, NUM_CLASSES)
+
+
+def _pngs(out):
+    return sorted(f for f in os.listdir(out) if f.endswith('.png'))
 
 
 def _printed(pattern, text):
@@ -57,7 +52,7 @@ def test_pseudo_labels_classifier_restricted_resumable_parallel(stage1, tmp_path
     proc = python('tools/make_pseudo_labels.py', stage1['cfg'], stage1['ckpt'], '--out-dir',
                   out, '--walk-steps', '6')
     labels = _weak_and_dense(stage1['cfg'])
-    assert sorted(os.listdir(out)) == sorted(n + '.png' for n in labels)
+    assert sorted(os.listdir(out)) == sorted([n + '.png' for n in labels] + ['manifest.json'])
     pairs = []
     for name, (weak, dense) in labels.items():
         pl = cv2.imread(osp.join(out, name + '.png'), cv2.IMREAD_UNCHANGED)
@@ -86,6 +81,98 @@ def test_pseudo_labels_classifier_restricted_resumable_parallel(stage1, tmp_path
         _miou(pairs), abs=0.006)
     assert not [f for f in os.listdir(out) if 'tmp' in f]
 
+    # another option (no random walk): the labels of the first run are stale, made again
+    proc = python('tools/make_pseudo_labels.py', stage1['cfg'], stage1['ckpt'], '--out-dir',
+                  out, '--walk-steps', '-1', '--nproc', '2')
+    assert (f'4 pseudo labels in {out} were made from something else (different options '
+            '(walk_steps)): deleted, making them again') in proc.stdout
+    pairs = [(cv2.imread(osp.join(out, n + '.png'), cv2.IMREAD_UNCHANGED), labels[n][1])
+             for n in sorted(labels)]
+    assert not (pairs[0][0] == 0).all()  # the hand-made label is gone
+    assert _printed(r'pseudo-label mIoU: ([0-9.]+)', proc.stdout) == pytest.approx(
+        _miou(pairs), abs=0.006)
+
+
+def _tool():
+    import importlib
+    import sys
+    tools = osp.join(REPO, 'tools')
+    if tools not in sys.path:  # importable by name: spawned workers import it too
+        sys.path.insert(0, tools)
+    return importlib.import_module('make_pseudo_labels')
+
+
+def test_devices_and_workers_with_cuda_reported_available(monkeypatch):
+    """The pipelines' --nproc 2 on a GPU machine: one process per GPU, at most 2."""
+    tool = _tool()
+    argv = ['cfg.py', 'ckpt.pth', '--out-dir', 'out', '--nproc', '2']
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    assert tool.parse_args(argv).devices == ['cpu', 'cpu']
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    for count, devices in ((1, ['cuda:0']), (4, ['cuda:0', 'cuda:1'])):
+        monkeypatch.setattr(torch.cuda, 'device_count', lambda: count)
+        assert tool.parse_args(argv).devices == devices
+        assert tool.parse_args(argv + ['--device', 'cuda']).devices == devices
+        assert tool._start_method(devices) == 'spawn'
+    assert tool.parse_args(argv + ['--device', 'cpu']).devices == ['cpu', 'cpu']
+    assert tool._start_method(['cpu', 'cpu']) == 'fork'
+    assert tool.worker_devices('cuda:3', 1) == ['cuda:3']
+    for device, nproc, match in (('cuda:1', 2, 'one process per GPU use --device cuda'),
+                                 ('cuda:4', 1, 'has 4 GPU'), ('tpu', 1, 'expected auto')):
+        with pytest.raises(ValueError, match=match):
+            tool.worker_devices(device, nproc)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    with pytest.raises(ValueError, match='CUDA is not available'):
+        tool.worker_devices('cuda', 1)
+
+
+def test_spawned_workers_make_the_same_labels(stage1, tmp_path, monkeypatch):
+    """The GPU path (spawned processes, each building its model) run on CPU devices."""
+    tool = _tool()
+    common = [stage1['cfg'], stage1['ckpt'], '--walk-steps', '-1', '--no-flip',
+              '--limit', '2']
+    tool.main(common + ['--out-dir', str(tmp_path / 'one')])
+    monkeypatch.setattr(tool, '_start_method', lambda devices: 'spawn')
+    tool.main(common + ['--out-dir', str(tmp_path / 'two'), '--nproc', '2',
+                        '--device', 'cpu'])
+    assert _pngs(tmp_path / 'one') == _pngs(tmp_path / 'two') and _pngs(tmp_path / 'one')
+    for f in _pngs(tmp_path / 'one'):
+        np.testing.assert_array_equal(cv2.imread(str(tmp_path / 'one' / f)),
+                                      cv2.imread(str(tmp_path / 'two' / f)))
+
+
+def test_manifest_keeps_matching_labels_and_deletes_stale_ones(tmp_path, capsys):
+    tool = _tool()
+    out = str(tmp_path / 'out')
+    ckpt = tmp_path / 'a.pth'
+    ckpt.write_bytes(b'weights 1')
+    from mmengine.config import Config
+    cfg = Config(dict(model=dict(type='X')))
+    args = tool.parse_args([str(tmp_path / 'c.py'), str(ckpt), '--out-dir', out,
+                            '--device', 'cpu'])
+    first = tool.manifest_of(args, cfg)
+    os.makedirs(out)
+    for n in ('a', 'b', 'other'):
+        cv2.imwrite(osp.join(out, n + '.png'), np.zeros((2, 2), np.uint8))
+    tool.prepare_out_dir(out, first, ['a', 'b'])  # no manifest: not trusted
+    assert 'no readable manifest.json' in capsys.readouterr().out
+    assert sorted(os.listdir(out)) == ['manifest.json', 'other.png']
+    cv2.imwrite(osp.join(out, 'a.png'), np.zeros((2, 2), np.uint8))
+    tool.prepare_out_dir(out, tool.manifest_of(args, cfg), ['a', 'b'])  # same: kept
+    assert osp.isfile(osp.join(out, 'a.png'))
+    ckpt.write_bytes(b'weights 2')  # retrained in place: same path, other content
+    second = tool.manifest_of(args, cfg)
+    assert second['checkpoint']['path'] == first['checkpoint']['path'] and second != first
+    tool.prepare_out_dir(out, second, ['a', 'b'])
+    assert 'different checkpoint' in capsys.readouterr().out
+    assert not osp.isfile(osp.join(out, 'a.png'))
+    cv2.imwrite(osp.join(out, 'a.png'), np.zeros((2, 2), np.uint8))
+    other_cfg = Config(dict(model=dict(type='Y')))  # e.g. --cfg-options
+    tool.prepare_out_dir(out, tool.manifest_of(args, other_cfg), ['a', 'b'])
+    assert 'different config' in capsys.readouterr().out
+    with open(osp.join(out, 'manifest.json')) as f:
+        assert json.load(f) == tool.manifest_of(args, other_cfg)
+
 
 def test_random_walk_changes_the_pseudo_labels(stage1, tmp_path):
     maps = {}
@@ -94,7 +181,7 @@ def test_random_walk_changes_the_pseudo_labels(stage1, tmp_path):
         python('tools/make_pseudo_labels.py', stage1['cfg'], stage1['ckpt'], '--out-dir',
                out, '--walk-steps', steps, '--no-flip')
         maps[steps] = np.stack([cv2.imread(osp.join(out, f), cv2.IMREAD_UNCHANGED)
-                                for f in sorted(os.listdir(out))])
+                                for f in _pngs(out)])
     assert (maps['-1'] != maps['6']).any()
 
 
@@ -102,7 +189,7 @@ def test_prototypes_knn_pseudo_labels_and_knn_test_mode(stage1, tmp_path):
     bank_file = str(tmp_path / 'bank.pth')
     proc = python('tools/extract_prototypes.py', stage1['cfg'], stage1['ckpt'], '--out',
                   bank_file, '--labels', 'dense', '--grid', '4', '4')
-    bank = torch.load(bank_file, weights_only=False)
+    bank = torch.load(bank_file, weights_only=True)  # plain data: no unpickling needed
     assert bank['prototypes'].shape[1] == 64 and bank['num_classes'] == NUM_CLASSES
     assert bank['labels'].shape == (bank['prototypes'].shape[0],)
     assert bank['labels'].max() < NUM_CLASSES
@@ -116,11 +203,15 @@ def test_prototypes_knn_pseudo_labels_and_knn_test_mode(stage1, tmp_path):
     proc = python('tools/make_pseudo_labels.py', stage1['cfg'], stage1['ckpt'], '--out-dir',
                   out, '--source', 'knn', '--prototypes', bank_file, '--walk-steps', '-1',
                   '--knn-grid', '1', '1')
-    assert len(os.listdir(out)) == 4 and 'pseudo-label mIoU' in proc.stdout
+    assert len(_pngs(out)) == 4
     # a 1x1 grid is one segment an image: the whole image gets one label (§8 item 18)
-    for name, (weak, _) in _weak_and_dense(stage1['cfg']).items():
+    pairs = []
+    for name, (weak, dense) in _weak_and_dense(stage1['cfg']).items():
         pl = cv2.imread(osp.join(out, name + '.png'), cv2.IMREAD_UNCHANGED)
         assert len(np.unique(pl[weak != 255])) == 1
+        pairs.append((pl, dense))
+    assert _printed(r'pseudo-label mIoU: ([0-9.]+)', proc.stdout) == pytest.approx(
+        _miou(pairs), abs=0.006)
 
     knn_cfg = tiny_config('configs/knn/camvid_scribbles.py', stage1['data'],
                           str(tmp_path / 'knn.py'))

@@ -90,3 +90,37 @@ def test_dist_train_two_processes_gloo(config, camvid_tree, tmp_path):
 def test_bad_config_path_is_clear():
     proc = python('tools/train.py', 'configs/does_not_exist.py', check=False)
     assert proc.returncode != 0 and 'does_not_exist.py' in proc.stderr + proc.stdout
+
+
+@pytest.mark.slow
+def test_stage2_resume_continues_the_work_dir_not_load_from(camvid_tree, tmp_path):
+    """configs/stage2 set load_from (the stage-1 checkpoint): --resume still means the work
+    dir's last checkpoint, and an empty work dir starts afresh from load_from."""
+    import torch
+    from mmengine.config import Config
+    from mmseg.registry import MODELS
+    torch.manual_seed(1)  # a stage-1 checkpoint as the Runner writes it (weights + meta)
+    model = MODELS.build(Config.fromfile(SPML).model)
+    stage1 = str(tmp_path / 'stage1.pth')
+    torch.save(dict(meta=dict(epoch=0, iter=1), state_dict=model.state_dict()), stage1)
+    s2 = tiny_config('configs/stage2/camvid_scribbles.py', camvid_tree,
+                     str(tmp_path / 's2.py'), size=(32, 32), val_interval=1000)
+    wd = str(tmp_path / 'stage2')
+    opts = ['--cfg-options', f'load_from={stage1}', 'default_hooks.checkpoint.interval=1',
+            f'train_dataloader.dataset.label_dir={camvid_tree}/labels/train',
+            'param_scheduler.0.end=3']
+    proc = python('tools/train.py', s2, '--work-dir', wd, '--resume', *opts,
+                  'train_cfg.max_iters=2')
+    out = proc.stdout + proc.stderr
+    assert f'training starts from load_from={stage1}' in out
+    assert f'Load checkpoint from {stage1}' in out and 'resumed epoch' not in out
+    assert sorted(train_losses(wd)) == [1, 2]
+    trained = torch.load(osp.join(wd, 'iter_2.pth'), weights_only=False)['state_dict']
+    backbone = [k for k in trained if k.startswith('backbone.')]
+    assert backbone and all(torch.equal(trained[k], model.state_dict()[k])
+                            for k in backbone)  # loaded from load_from, frozen
+    proc = python('tools/train.py', s2, '--work-dir', wd, '--resume', *opts,
+                  'train_cfg.max_iters=3')
+    out = proc.stdout + proc.stderr
+    assert 'resumed epoch: 0, iter: 2' in out and stage1 not in out.split('resumed')[0][-300:]
+    assert sorted(train_losses(wd)) == [1, 2, 3]

@@ -1,6 +1,7 @@
 # Shared settings of tools/pipelines/camvid_*.sh (sourced, not run): the CPU-sized
 # CamVid recipes. Environment: ITERS (stage-1 iterations; stage 2 gets ITERS/2; default
-# 200), DATA_ROOT (default ../shared/data/camvid), NPROC (pseudo-label workers, default 2),
+# 200), DATA_ROOT (default ../shared/data/camvid), NPROC (pseudo-label workers, default 2:
+# CPU processes, or with a GPU one process per GPU, at most NPROC),
 # CRF (1/0, default 1 when pydensecrf2 is importable), PYTHON (default .venv/bin/python).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

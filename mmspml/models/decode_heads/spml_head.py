@@ -351,13 +351,47 @@ class SPMLHead(SPMLEmbeddingMixin, BaseDecodeHead):
         return field.data[0].long()
 
     def _stack_weak_labels(self, samples) -> Tensor:
-        """``[B, H, W]`` weak labels (unlabeled index kept), padded with ignore."""
+        """``[B, H, W]`` weak labels (unlabeled index kept), padded at the bottom/right
+        with ignore to the padded input size (:meth:`_padded_input_size`)."""
         maps = [self._weak_label(s) for s in samples]
-        size = [max(m.shape[i] for m in maps) for i in range(2)]
+        size = self._padded_input_size(samples, maps)
         out = maps[0].new_full((len(maps), *size), self.ignore_index)
-        for i, m in enumerate(maps):
+        for i, (m, s) in enumerate(zip(maps, samples)):
+            img = s.metainfo.get('img_shape')
+            if img is not None and (m.shape[0] > img[0] or m.shape[1] > img[1]):
+                raise ValueError(
+                    f'the weak label of {s.metainfo.get("img_path")} is larger '
+                    f'({tuple(m.shape)}) than its image {tuple(img[:2])}: the weak label '
+                    'must follow the image through every resize/crop/flip of the pipeline')
             out[i, :m.shape[0], :m.shape[1]] = m
         return out
+
+    @staticmethod
+    def _padded_input_size(samples, maps) -> tuple:
+        """``(H, W)`` of the batch input the embedding was computed on.
+
+        ``SegDataPreProcessor`` pads every image (and ``gt_sem_seg``) at the bottom/right
+        to its ``size`` (or to the batch maximum rounded to ``size_divisor``) and records
+        the result as ``pad_shape``; the weak label and over-segmentation must cover the
+        same grid, anchored at the top-left, or they would be stretched onto the padded
+        embedding. Without ``pad_shape`` (no data preprocessor) the largest label of the
+        batch is the input size."""
+        shapes = {tuple(s.metainfo['pad_shape'][:2]) for s in samples
+                  if s.metainfo.get('pad_shape') is not None}
+        if len(shapes) > 1:
+            raise ValueError(f'the samples of one batch have different pad_shape {shapes}; '
+                             'the data preprocessor pads them to one input size')
+        largest = tuple(max(m.shape[i] for m in maps) for i in range(2))
+        if not shapes:
+            return largest
+        size = shapes.pop()
+        if largest[0] > size[0] or largest[1] > size[1]:
+            i = next(i for i, m in enumerate(maps)
+                     if m.shape[0] > size[0] or m.shape[1] > size[1])
+            raise ValueError(
+                f'the weak label of {samples[i].metainfo.get("img_path")} is larger '
+                f'({tuple(maps[i].shape)}) than the padded input {size} (pad_shape)')
+        return size
 
     def _color_images(self, samples, size) -> Optional[Tensor]:
         """``[B, 3, H, W]`` images (``img_rgb``) for the colour features, or None.

@@ -1,5 +1,6 @@
 """SPML head whose test-time prediction is the k-NN vote of prototypes (spml-method.md §6.3)."""
 import os.path as osp
+import pickle
 from typing import List, Optional, Sequence
 
 import torch
@@ -23,7 +24,13 @@ def load_prototype_bank(path: str) -> dict:
         raise FileNotFoundError(
             f'prototype bank {path!r} does not exist; write it with '
             '"python tools/extract_prototypes.py CONFIG CKPT --out FILE"')
-    bank = torch.load(path, map_location='cpu', weights_only=False)
+    try:  # tensors, strings, numbers, lists: nothing in a bank needs full unpickling
+        bank = torch.load(path, map_location='cpu', weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise ValueError(f'prototype bank {path!r} cannot be loaded with '
+                         f'weights_only=True (a bank holds only tensors, strings, numbers '
+                         f'and lists; write it with tools/extract_prototypes.py): '
+                         f'{type(exc).__name__}: {exc}') from exc
     if not isinstance(bank, dict) or not {'prototypes', 'labels', 'num_classes'} <= set(bank):
         raise ValueError(f'prototype bank {path!r}: expected a dict with keys prototypes, '
                          f'labels, num_classes (tools/extract_prototypes.py)')
