@@ -117,7 +117,7 @@ def test_weak_label_files_measure_against_dense_label_dir(tree, tmp_path):
         cv2.imwrite(str(dense_dir / (n + '.png')), label)
     opts = tree['opts'] + [f'train_dataloader.dataset.label_dir={scribbles}']
     out = str(tmp_path / 'seeds')
-    proc = python('tools/make_cam_seeds.py', 'configs/spml_cam/camvid_tags.py', '--out-dir',
+    proc = python('tools/make_cam_seeds.py', CFG, '--out-dir',
                   out, '--iters', '2', '--batch-size', '2', '--size', '32',
                   '--num-workers', '1', '--dense-label-dir', str(dense_dir),
                   '--cfg-options', *opts)
@@ -128,7 +128,7 @@ def test_weak_label_files_measure_against_dense_label_dir(tree, tmp_path):
     assert osp.isfile(osp.join(out, 'cam_classifier.pth'))
     assert sorted(os.listdir(tmp_path)) == ['dense', 'scribbles', 'seeds']
 
-    proc = python('tools/make_cam_seeds.py', 'configs/spml_cam/camvid_tags.py', '--out-dir',
+    proc = python('tools/make_cam_seeds.py', CFG, '--out-dir',
                   str(tmp_path / 'seeds2'), '--classifier',
                   osp.join(out, 'cam_classifier.pth'), '--cfg-options', *opts)
     assert not re.search(r'seed mIoU: [0-9.]', proc.stdout)
