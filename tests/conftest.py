@@ -7,10 +7,12 @@ import pytest
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
-if os.environ.get('PYTEST_XDIST_WORKER'):
-    # pytest.ini runs one worker per core: one torch thread each, so that the workers
-    # (and the one-thread tool subprocesses of tests/test_tools/_run.py) do not
-    # oversubscribe the cores (OpenMP threads spinning on a busy core are very slow)
+# One thread for torch and OpenCV in the test processes: pytest.ini runs one worker per
+# core, and the tools run as forks of them (tests/test_tools/_run.py); a fork made after
+# OpenCV or OpenMP started a thread pool can deadlock in the child (seen: the child hung
+# in cv2.setNumThreads), and spinning OpenMP threads on a busy core are very slow.
+cv2.setNumThreads(1)
+if os.environ.get('PYTEST_XDIST_WORKER') or os.environ.get('MMSPML_TEST_SUBPROCESS') != '1':
     import torch
     torch.set_num_threads(1)
 SHARED = osp.normpath(osp.join(REPO, '..', 'shared'))
