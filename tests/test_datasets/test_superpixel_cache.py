@@ -77,3 +77,20 @@ def test_load_over_segmentation_passes_the_cache_on(tmp_path, count_calls):
     assert len(count_calls) == 1 and np.array_equal(a, b)
     with pytest.raises(ValueError, match='cache_dir must be a str'):
         ComputeSuperpixels(cache_dir=3)
+
+
+def test_cache_dir_through_a_symlink_and_dotdot(tmp_path, count_calls):
+    """'{{ fileDirname }}/../../..' of a config reached through a symlinked folder: the
+    cache lives where the kernel resolves the path (a lexical normalisation would point
+    at a folder that does not exist)."""
+    import os
+    real = tmp_path / 'repo' / 'configs' / 'base'
+    real.mkdir(parents=True)
+    (tmp_path / 'ws' / 'configs').mkdir(parents=True)
+    os.symlink(real, tmp_path / 'ws' / 'configs' / 'base')
+    cache = str(tmp_path / 'ws' / 'configs' / 'base' / '..' / '..' / 'cache')
+    t = ComputeSuperpixels(n_segments=20, cache_dir=cache)
+    a = t(dict(img=_image()))['gt_overseg']
+    b = t(dict(img=_image()))['gt_overseg']
+    assert len(count_calls) == 1 and np.array_equal(a, b)
+    assert glob.glob(str(tmp_path / 'repo' / 'cache' / '*' / '*' / '*.png'))

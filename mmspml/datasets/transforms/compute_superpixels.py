@@ -56,8 +56,11 @@ class ComputeSuperpixels(BaseTransform):
         self._cache_sub = None
         if cache_dir is not None:
             key = json.dumps([method, sorted(params.items())], default=str)
+            # realpath: a config's '{{ fileDirname }}/../..' through a symlinked folder
+            # means what the kernel resolves, not the lexical path tempfile would use
             self._cache_sub = osp.join(
-                cache_dir, f'{method}-{hashlib.sha1(key.encode()).hexdigest()[:12]}')
+                osp.realpath(cache_dir),
+                f'{method}-{hashlib.sha1(key.encode()).hexdigest()[:12]}')
 
     def _compute(self, img: np.ndarray) -> np.ndarray:
         from ..weak_labels.over_segmentation import superpixels
