@@ -37,3 +37,17 @@ stage2_and_test() {  # STAGE2_CFG WORK STAGE1_CKPT PSEUDO_DIR; sets final_miou
         --work-dir "$2/test_tta" --cfg-options "${data[@]}" 2>&1 | tee "$2/test_tta.log"
     final_miou=$(grep -o 'mIoU: [0-9.]*' "$2/test_tta.log" | tail -1 | awk '{print $2}')
 }
+
+# retrain_and_test CONFIG WORK: CONFIG trained afresh on WORK/pseudo_labels for $ITERS
+# iterations (WORK/retrain; seed options in seed_opt), then tested on val, single scale
+# (WORK/test.log). Used by camvid_mixin_pseudo.sh and camvid_tags.sh.
+retrain_and_test() {
+    echo "== retraining on the pseudo labels: $ITERS iterations"
+    local pseudo_abs
+    pseudo_abs="$(cd "$2/pseudo_labels" && pwd)"
+    "$PY" tools/train.py "$1" --work-dir "$2/retrain" --cfg-options "${data[@]}" \
+        "${seed_opt[@]}" $(schedule "$ITERS") train_dataloader.dataset.label_dir="$pseudo_abs"
+    echo "== test (val, single scale)"
+    "$PY" tools/test.py "$1" "$2/retrain/iter_$ITERS.pth" --work-dir "$2/test" \
+        --cfg-options "${data[@]}" 2>&1 | tee "$2/test.log"
+}

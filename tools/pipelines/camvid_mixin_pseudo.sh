@@ -51,14 +51,7 @@ echo "== pseudo labels (walk steps $walk, crf=$CRF)"
     --source classifier --walk-steps "$walk" --nproc "$NPROC" "${crf_flag[@]}" \
     --cfg-options "${data[@]}" | tee "$WORK/pseudo_labels.log"
 
-echo "== retraining on the pseudo labels: $ITERS iterations"
-pseudo_abs="$(cd "$WORK/pseudo_labels" && pwd)"
-"$PY" tools/train.py "$RETRAIN_CFG" --work-dir "$WORK/retrain" --cfg-options "${data[@]}" \
-    "${seed_opt[@]}" $(schedule "$ITERS") train_dataloader.dataset.label_dir="$pseudo_abs"
-
-echo "== test (val, single scale)"
-"$PY" tools/test.py "$RETRAIN_CFG" "$WORK/retrain/iter_$ITERS.pth" --work-dir "$WORK/test" \
-    --cfg-options "${data[@]}" 2>&1 | tee "$WORK/test.log"
+retrain_and_test "$RETRAIN_CFG" "$WORK"
 
 echo "== camvid_mixin_pseudo: LABELS=$LABELS SEED=$SEED CONTROL=$CONTROL ITERS=$ITERS, crf=$CRF, $(( $(date +%s) - start )) s"
 echo "pseudo-label mIoU (train): $(miou pseudo-label "$WORK/pseudo_labels.log")"

@@ -76,14 +76,7 @@ echo "== pseudo labels (walk steps $walk, crf=$CRF)"
     --dense-label-dir "$crop_abs/labels/train" \
     --cfg-options "${data[@]}" "${seed_cfg[@]}" | tee "$WORK/pseudo_labels.log"
 
-echo "== retraining on the pseudo labels: $ITERS iterations"
-pseudo_abs="$(cd "$WORK/pseudo_labels" && pwd)"
-"$PY" tools/train.py "$RETRAIN_CFG" --work-dir "$WORK/retrain" --cfg-options "${data[@]}" \
-    "${seed_opt[@]}" $(schedule "$ITERS") train_dataloader.dataset.label_dir="$pseudo_abs"
-
-echo "== test (val, single scale)"
-"$PY" tools/test.py "$RETRAIN_CFG" "$WORK/retrain/iter_$ITERS.pth" --work-dir "$WORK/test" \
-    --cfg-options "${data[@]}" 2>&1 | tee "$WORK/test.log"
+retrain_and_test "$RETRAIN_CFG" "$WORK"
 
 val_miou() { grep -o 'mIoU: [0-9.]*' "$1" | tail -1 | awk '{print $2}'; }
 echo "== camvid_tags: SEED=$SEED CONTROL=$CONTROL ITERS=$ITERS CAM_ITERS=$CAM_ITERS, crf=$CRF, $(( $(date +%s) - start )) s"
