@@ -40,7 +40,8 @@ Recipes (``--runs``; ``X`` = points or scribbles):
 Runs are sequential (each uses both cores); finished runs are kept in
 ``WORK_DIR/results.json`` under every setting that changes them (recipe, seed, protocol,
 held-out sequence, iterations, ``--cfg-options``, data root, evaluation interval, CRF) and
-skipped when asked again. A run's time is measured from its own log only.
+skipped when asked again. A run's time is measured from its own log only. The tools run
+with ``$PYTHON`` when it is set (as in ``tools/pipelines/*.sh``), else with this interpreter.
 """
 import argparse
 import glob
@@ -237,7 +238,7 @@ def _train_opts(s, args, splits):
 
 
 def _test_cmds(config, ckpt, work, s, args, splits, extra):
-    py = sys.executable
+    py = os.environ.get('PYTHON') or sys.executable
     sets = [('val', [])]
     if s['protocol'] == 'heldout':
         sets.append(('heldout', ['test_dataloader.dataset.split=train',
@@ -253,7 +254,7 @@ def _test_cmds(config, ckpt, work, s, args, splits, extra):
 
 def commands(s, args, splits=(None, None)):
     """``[(step, argv)]`` of one run, in order."""
-    py = sys.executable
+    py = os.environ.get('PYTHON') or sys.executable
     recipe = RECIPES[s['name']]
     work = work_dir(s, args)
     user = list(s['cfg_options'])

@@ -155,21 +155,23 @@ import mmengine.runner.runner as runner_module
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import CheckpointLoader
-if sys.argv[1] == 'mmspml':
-    import mmspml  # what custom_imports=['mmspml'] does
 def name(f):
     f = f[0] if isinstance(f, tuple) else f
     return f'{getattr(f, "__module__", "")}.{getattr(f, "__qualname__", repr(f))}'
 # (other libraries that mmseg imports register their own types: not compared)
 OURS = ('mmengine', 'mmseg', 'mmcv', 'mmspml', 'numpy', 'builtins', 'copyreg', 'torch.nn')
 ours = lambda objs: sorted(n for n in map(name, objs) if n.startswith(OURS))
-print(json.dumps(dict(
+fingerprint = lambda: json.dumps(dict(
     runner={k: name(v) for k, v in vars(Runner).items() if callable(v)},
     module_save=name(runner_module.save_checkpoint),
     schemes={k: name(v) for k, v in CheckpointLoader._schemes.items()},
     history_buffer={k: name(v) for k, v in vars(HistoryBuffer).items() if callable(v)},
     safe_globals=ours(torch.serialization.get_safe_globals()),
-    copyreg=ours(copyreg.dispatch_table)), sort_keys=True))
+    copyreg=ours(copyreg.dispatch_table)), sort_keys=True)
+print(fingerprint())
+import mmspml  # what custom_imports=['mmspml'] does
+assert 'mmseg' in sys.modules
+print(fingerprint())
 """
 
 
@@ -177,10 +179,10 @@ def test_importing_mmspml_changes_nothing_in_mmengine():
     """custom_imports=['mmspml'] in anyone's config leaves mmengine's Runner, checkpoint
     loaders, HistoryBuffer pickling and torch's allow-list as they were."""
     env = dict(os.environ, PYTHONPATH=REPO)
-    out = [subprocess.run([sys.executable, '-c', _FINGERPRINT, what], cwd=REPO, env=env,
-                          capture_output=True, text=True, check=True).stdout
-           for what in ('mmengine', 'mmspml')]
-    plain, with_mmspml = (json.loads(o.strip().splitlines()[-1]) for o in out)
+    out = subprocess.run([sys.executable, '-c', _FINGERPRINT], cwd=REPO, env=env,
+                         capture_output=True, text=True, check=True).stdout
+    plain, with_mmspml = (json.loads(line) for line in out.strip().splitlines()[-2:])
+    assert plain['runner'] and plain['schemes'] and plain['history_buffer']
     assert with_mmspml == plain
 
 

@@ -9,13 +9,20 @@ import sys
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def run_tool(args, timeout=600, env=None, check=True):
+def run_tool(args, timeout=600, env=None, check=True, cwd=REPO):
+    """``args`` run in ``cwd`` (a tool, or a shell script that runs tools), its output
+    captured. Without ``MMSPML_TEST_SUBPROCESS=1``, ``python SCRIPT.py`` runs as a fork of
+    this process, and so do the ``python SCRIPT.py`` calls of a ``bash`` command
+    (``tests/test_tools/_forkserver.py``)."""
     e = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1')
     e.update(env or {})
-    if _forkable(args):
+    if _forkable(args) and cwd == REPO:
         proc = _run_script_forked(args, e, timeout)
+    elif _forking_allowed() and args and args[0] == 'bash':
+        from ._forkserver import run_serving_forks
+        proc = run_serving_forks(args, e, timeout, cwd=cwd)
     else:
-        proc = subprocess.run(args, cwd=REPO, env=e, capture_output=True, text=True,
+        proc = subprocess.run(args, cwd=cwd, env=e, capture_output=True, text=True,
                               timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f'{args} failed ({proc.returncode}):\n'
@@ -23,10 +30,13 @@ def run_tool(args, timeout=600, env=None, check=True):
     return proc
 
 
+def _forking_allowed():
+    return os.environ.get('MMSPML_TEST_SUBPROCESS', '0') != '1' and hasattr(os, 'fork')
+
+
 def _forkable(args):
     """``python SCRIPT.py ...`` of this interpreter, and forking allowed."""
-    return (os.environ.get('MMSPML_TEST_SUBPROCESS', '0') != '1' and hasattr(os, 'fork')
-            and len(args) >= 2 and args[0] == sys.executable
+    return (_forking_allowed() and len(args) >= 2 and args[0] == sys.executable
             and str(args[1]).endswith('.py') and osp.isfile(osp.join(REPO, str(args[1]))))
 
 
@@ -42,6 +52,7 @@ def _run_script_forked(args, env, timeout):
     import signal
     import tempfile
     import time
+    preload()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -66,11 +77,7 @@ def _run_script_forked(args, env, timeout):
                 import traceback
                 traceback.print_exc()
             finally:
-                try:
-                    sys.stdout.flush()
-                    sys.stderr.flush()
-                finally:
-                    os._exit(code)
+                _leave(code)
         deadline = time.monotonic() + timeout
         while True:
             done, status = os.waitpid(pid, os.WNOHANG)
@@ -89,6 +96,42 @@ def _run_script_forked(args, env, timeout):
         err.seek(0)
         return subprocess.CompletedProcess(args, code, out.read().decode(errors='replace'),
                                            err.read().decode(errors='replace'))
+
+
+# What the tools import beyond what the tests already did (mmengine's runner, visualizer and
+# environment report, mmseg's engine and evaluation, the EfficientNet package): imported
+# once here, before the first fork, instead of once in every forked tool run.
+_PRELOAD = ('mmspml.engine.runner', 'mmspml.utils.launch', 'mmseg.apis', 'mmseg.engine',
+            'mmseg.evaluation', 'mmseg.visualization', 'mmengine.visualization',
+            'matplotlib.pyplot', 'torch.utils.cpp_extension', 'efficientnet_lite_pytorch')
+
+
+def preload():
+    import importlib
+    for name in _PRELOAD:
+        if name not in sys.modules:
+            try:
+                importlib.import_module(name)
+            except ImportError:
+                pass
+
+
+def _leave(code):
+    """End a forked tool run as the interpreter would end ``python SCRIPT``, without the
+    parent's other exit handlers: multiprocessing's exit function stops the daemonic
+    children (persistent DataLoader workers), which otherwise live on holding the
+    command's stdout (a reader waiting for EOF waits for their 5 s watchdog), then the
+    streams are flushed and the process leaves with ``code``."""
+    try:
+        import multiprocessing.util
+        multiprocessing.util._exit_function()
+    except BaseException:  # noqa: B902  (leaving in any case)
+        pass
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
 
 
 def _fresh_mmengine_instances():

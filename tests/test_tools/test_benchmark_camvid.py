@@ -5,7 +5,6 @@ import json
 import os
 import os.path as osp
 import shutil
-import subprocess
 import sys
 from types import SimpleNamespace
 
@@ -13,6 +12,7 @@ import pytest
 
 import tools.benchmark_camvid as bench
 from tests.conftest import write_camvid_tree
+from tests.test_tools._run import run_tool
 
 CLASSES = bench.CLASSES
 
@@ -248,10 +248,11 @@ def test_tiny_real_run_heldout_protocol_with_curve(tmp_path):
     argv = [sys.executable, 'tools/benchmark_camvid.py', '--runs', 'pce_points', '--iters', '2',
             '--protocols', 'heldout', '--val-interval', '1', '--curve-runs', 'pce_points',
             '--data-root', root, '--work-dir', wd]
-    env = dict(os.environ, PYTHONPATH=bench.REPO, OMP_NUM_THREADS='1')
-    proc = subprocess.run(argv, cwd=bench.REPO, env=env, capture_output=True, text=True,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    # through bash and $PYTHON, which the tool also uses for the tools it runs: with the
+    # fork server of tests/test_tools/_run.py every one of them is a fork of this process
+    shell = ['bash', '-c', '"$PYTHON" "$@"', 'bash', *argv[1:]]
+    env = dict(PYTHONPATH=bench.REPO, PYTHON=sys.executable)
+    proc = run_tool(shell, env=env, timeout=600)
     (rec, ) = json.load(open(osp.join(wd, 'results.json'))).values()
     assert set(rec['metrics']) == {'val', 'heldout'}
     assert all(0 <= m['mIoU'] <= 100 for m in rec['metrics'].values())
@@ -264,8 +265,7 @@ def test_tiny_real_run_heldout_protocol_with_curve(tmp_path):
     assert 'Iter(test) [2/2]' in open(held_log).read()
     assert '#### Trained on training frames without sequence 0006R0, evaluated on sequence ' \
            '0006R0 (2 iterations)' in proc.stdout
-    again = subprocess.run(argv, cwd=bench.REPO, env=env, capture_output=True, text=True,
-                           timeout=300)
+    again = run_tool(shell, env=env, timeout=300)
     assert 'iterations ...' not in again.stdout and again.returncode == 0  # cached
     shutil.rmtree(wd)
 

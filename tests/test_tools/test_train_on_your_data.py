@@ -12,7 +12,6 @@ import os
 import os.path as osp
 import re
 import shutil
-import subprocess
 import sys
 
 import cv2
@@ -23,7 +22,7 @@ from mmengine.config import Config
 from mmspml.datasets import weak_labels as wl
 from tests._annotation_files import write_labelme
 from tests.conftest import REPO
-from tests.test_tools._run import shrink_sizes, train_losses
+from tests.test_tools._run import run_tool, shrink_sizes, train_losses
 
 DOC = osp.join(REPO, 'docs', 'train_on_your_data.md')
 CLASSES = ['sky', 'building', 'pole', 'road', 'pavement', 'tree', 'sign-symbol', 'fence',
@@ -115,8 +114,7 @@ def test_train_on_your_data_walkthrough(shared_camvid, tmp_path):
                 f.write(small_overrides(osp.join(ws, path)))
             continue
         code = code.replace('iter_1000.pth', 'iter_20.pth')
-        proc = subprocess.run(['bash', '-e', '-c', code], cwd=ws, env=env, text=True,
-                              capture_output=True, timeout=300)
+        proc = run_tool(['bash', '-e', '-c', code], cwd=ws, env=env, timeout=300, check=False)
         assert proc.returncode == 0, f'{code}\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}'
         outputs.append(proc.stdout + proc.stderr)
     convert, browse, train, test, demo = outputs
