@@ -226,3 +226,30 @@ def test_train_resume_after_a_truncated_last_checkpoint(camvid_tree, tmp_path):
     assert 'resumed epoch: 0, iter: 1' in out  # continued at iteration 2
     assert sorted(train_losses(wd, 'loss')) == [1, 2, 3]
     assert checkpoint_is_readable(osp.join(wd, 'iter_3.pth'))
+
+
+def test_spml_runner_formats_the_config_text_once(tmp_path, monkeypatch):
+    """yapf runs once for the log, the work dir's config file and every checkpoint's meta,
+    all of which get Config.pretty_text; a changed config is formatted again."""
+    import mmengine.config.config as config_module
+    from mmengine.config import Config
+    real, calls = config_module.FormatCode, []
+
+    def counting(text, **kw):
+        calls.append(text)
+        return real(text, **kw)
+
+    monkeypatch.setattr(config_module, 'FormatCode', counting)
+    cfg = Config(dict(model=dict(type='Toy'), nested=dict(a=[1, 2], b='x')))
+    expected = cfg.pretty_text
+    assert len(calls) == 1
+    wd = tmp_path / 'wd'
+    runner = _runner(wd, 'format', cfg=cfg)
+    runner.train()  # logs the config, writes it to the work dir, saves 3 checkpoints
+    assert len(calls) == 2  # the one above, and one for the runner
+    (dumped, ) = [p for p in os.listdir(wd) if p.endswith('.py')]
+    assert (wd / dumped).read_text() == expected
+    assert load_local_checkpoint(str(wd / 'iter_3.pth'))['meta']['cfg'] == expected
+    runner.cfg.nested.b = 'y'
+    assert runner.cfg.pretty_text == Config(runner.cfg.to_dict()).pretty_text
+    assert "b='y'" in runner.cfg.pretty_text and len(calls) == 4

@@ -6,6 +6,7 @@ import os
 import os.path as osp
 from typing import Callable, Optional, Union
 
+from mmengine.config import Config
 from mmengine.dist import master_only
 from mmengine.fileio import LocalBackend, get_file_backend, join_path
 from mmengine.model import is_model_wrapper
@@ -15,6 +16,34 @@ from mmseg.registry import RUNNERS
 
 from mmspml.utils.checkpoint import (load_checkpoint_file, portable_message_hub,
                                      replace_when_complete, resume_checkpoint)
+
+
+class _FormattedOnceConfig(Config):
+    """A ``Config`` whose ``pretty_text`` is formatted once per content.
+
+    mmengine formats the whole config with yapf (about 1 s for a model config on a CPU
+    core) for the log, again for the config file written to the work dir, and again for
+    the meta of every checkpoint. Here the text is kept with the content it was made
+    from (``repr(to_dict())``, which takes milliseconds) and made again only when that
+    changed, so every use gets exactly the text ``Config.pretty_text`` returns.
+    """
+
+    @property
+    def pretty_text(self) -> str:
+        key = (repr(self.to_dict()), self._format_python_code)
+        cached = self.__dict__.get('_mmspml_pretty_text')
+        if cached is None or cached[0] != key:
+            cached = (key, Config.pretty_text.fget(self))
+            object.__setattr__(self, '_mmspml_pretty_text', cached)  # not a config key
+        return cached[1]
+
+    @classmethod
+    def of(cls, cfg: Config) -> 'Config':
+        if isinstance(cfg, cls):
+            return cfg
+        other = cls.__new__(cls)
+        other.__dict__.update(cfg.__dict__)
+        return other
 
 
 @RUNNERS.register_module()
@@ -39,7 +68,17 @@ class SPMLRunner(Runner):
       only the starting point of a work dir that has no checkpoint yet (mmengine's
       ``Runner`` would instead resume *from* ``load_from``: for a stage-2 config, the
       stage-1 checkpoint's iteration and optimizer).
+
+    It also formats the config text (yapf) once instead of once for the log, once for
+    the work dir's copy and once per checkpoint: the same text, 1-2 s less per run.
     """
+
+    def __init__(self, *args, cfg: Optional[Union[Config, dict]] = None, **kwargs):
+        if isinstance(cfg, dict) and not isinstance(cfg, Config):
+            cfg = Config(cfg)  # what Runner does with a dict
+        if isinstance(cfg, Config):
+            cfg = _FormattedOnceConfig.of(cfg)
+        super().__init__(*args, cfg=cfg, **kwargs)
 
     def call_hook(self, fn_name: str, **kwargs) -> None:
         super().call_hook(fn_name, **kwargs)
