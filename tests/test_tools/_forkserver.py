@@ -8,9 +8,12 @@ before doing a test's few iterations. :func:`run_serving_forks` runs the command
 hands its argv, working directory, environment and its stdin/stdout/stderr (file
 descriptors over a Unix socket) to this process, which forks a copy of itself to run the
 script with :mod:`runpy` (the same as ``tests/test_tools/_run.py`` does for direct tool
-calls) and sends back the exit status. Anything other than ``[-u] SCRIPT.py ARGS`` with
-the script inside the repository (``-c``, ``-m``, a missing file) is ``exec``-ed with the
-real interpreter by the shim, as before. ``MMSPML_TEST_SUBPROCESS=1`` turns this off.
+calls) and sends back the exit status. ``[-u] -m torch.distributed.run ...`` (the
+launcher of ``tools/dist_*.sh``) is forked the same way, and ``PYTHON_EXEC`` makes it start
+its workers through the shim. Anything other than ``[-u] SCRIPT.py ARGS`` with the script
+inside the repository or those modules (``-c``, other ``-m``, a missing file) is
+``exec``-ed with the real interpreter by the shim, as before.
+``MMSPML_TEST_SUBPROCESS=1`` turns this off.
 
 Forks are made from this process's main thread, between ``select`` calls, never while a
 torch parallel region runs (the test processes hold one thread, ``tests/conftest.py``).
@@ -58,11 +61,19 @@ def is_shim(path):
     return parts[-2:] == ['bin', 'python'] and parts[-3].startswith('mmspml-fork-')
 
 
+# modules run with ``python -m`` that are forked too
+_MODULES = ('torch.distributed.run', )
+
+
 def _script_of(argv, cwd):
-    """The repository script that ``python ARGV`` in ``cwd`` runs, or None."""
+    """What ``python ARGV`` in ``cwd`` runs, if it is forked: ``(script path, argv)`` of a
+    repository script, ``('-m', [module, args...])`` of a module of ``_MODULES``, or
+    ``(None, None)``."""
     args = list(argv)
     while args and args[0] == '-u':
         args = args[1:]
+    if len(args) >= 2 and args[0] == '-m' and args[1] in _MODULES:
+        return '-m', args[1:]
     if not args or not args[0].endswith('.py'):
         return None, None
     path = osp.join(cwd, args[0])
@@ -102,7 +113,10 @@ def _child(req, fds, script, args, closing):
         os.setpgrp()  # its own group: a timeout kills its workers too
         signal.signal(signal.SIGINT, signal.default_int_handler)
         from tests.test_tools._run import _exec_script
-        code = _exec_script([sys.executable, script, *args[1:]])
+        if script == '-m':
+            code = _exec_script([sys.executable, '-m', *args], module=True)
+        else:
+            code = _exec_script([sys.executable, script, *args[1:]])
     except BaseException:  # noqa: B902  (report anything, then leave)
         import traceback
         traceback.print_exc()
@@ -130,6 +144,7 @@ def run_serving_forks(args, env, timeout, cwd=REPO):
     env['PATH'] = bin_dir + os.pathsep + env.get('PATH', os.defpath)
     if env.get('PYTHON') in (None, sys.executable):
         env['PYTHON'] = shim
+    env.setdefault('PYTHON_EXEC', shim)  # torch.distributed.run's workers
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(sock_path)
     server.listen(16)

@@ -149,14 +149,20 @@ def _fresh_mmengine_instances():
             cls._instance_dict.clear()
 
 
-def _exec_script(args):
-    """Run ``args[1]`` as ``__main__`` with ``sys.argv = args[1:]``; its exit status."""
+def _exec_script(args, module=False):
+    """Run ``args[1]`` as ``__main__`` with ``sys.argv = args[1:]`` (``module``: the module
+    ``args[2]`` as ``python -m`` runs it, ``sys.argv = args[2:]``); its exit status."""
     import runpy
     _fresh_mmengine_instances()
-    script = osp.join(REPO, str(args[1]))
-    sys.argv = [str(a) for a in args[1:]]
-    sys.path.insert(0, osp.dirname(script))  # as `python SCRIPT` puts the script's folder
     try:
+        if module:
+            sys.argv = [str(a) for a in args[2:]]
+            sys.path.insert(0, os.getcwd())  # as `python -m` puts the working directory
+            runpy.run_module(str(args[2]), run_name='__main__', alter_sys=True)
+            return 0
+        script = osp.join(REPO, str(args[1]))
+        sys.argv = [str(a) for a in args[1:]]
+        sys.path.insert(0, osp.dirname(script))  # as `python SCRIPT` puts its folder
         runpy.run_path(script, run_name='__main__')
     except SystemExit as exc:
         if exc.code is None:
