@@ -25,8 +25,10 @@ table (U groups: classes, or the few distinct tag sets of the images) instead of
 ``[N, K]`` mask. Per chunk of pixels the logits are computed once, shifted by an upper
 bound of their row (``kappa |x_i| max|mu|``, folded into the matrix product) and
 exponentiated once (``E = exp(z - shift)``, all terms <= 1, no overflow); the
-own segment's entry is set to 0 and ``E @ onehot(group)`` gives every group's sum of
-the *other* prototypes, from which the positive and negative sums are sums of
+own segment's entry is set to 0 and a column scatter-add by group (``E @ onehot(group)``
+without forming the ``[K, U]`` one-hot: ``O(chunk K)`` work whatever U is, which matters
+for the image-similarity term, whose groups are the image's regions) gives every group's
+sum of the *other* prototypes, from which the positive and negative sums are sums of
 non-negative terms (never a difference, so no cancellation). The backward pass is
 written by hand and recomputes each chunk's logits, so memory stays at two
 ``[chunk, K]`` buffers whatever N is. When the logits could span more than the
@@ -165,7 +167,7 @@ def _unique_first(keys: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
 class _Groups:
     """Per-call constants of the grouped evaluation (everything but the ``[c, K]`` blocks).
 
-    ``onehot [K, U]`` membership of each prototype in its group; per pixel:
+    ``group [K]`` the group of each prototype and ``sizes [U]`` the groups' sizes; per pixel:
     ``positive``/``negative`` ``[N, U]`` group tables, ``has_other`` (a positive besides
     the own segment), ``has_negative`` (a negative exists), ``own_negative`` (no other
     positive and the own segment is not a positive: its term is the numerator *and* a
@@ -174,9 +176,8 @@ class _Groups:
 
     def __init__(self, x, mu, own, group, positive):
         k, u = mu.shape[0], positive.shape[1]
-        self.onehot = x.new_zeros(k, u)
-        self.onehot[torch.arange(k, device=x.device), group] = 1
-        sizes = self.onehot.sum(0)
+        self.group = group
+        sizes = torch.bincount(group, minlength=u).to(x.dtype)
         own_positive = positive.gather(1, group[own][:, None]).squeeze(1) > 0
         count_positive = positive @ sizes
         self.has_other = count_positive - own_positive.to(x.dtype) > 0.5
@@ -191,7 +192,9 @@ def _chunk_losses(block, own_c, own_logit, shift, groups, rows):
     in place). Returns ``(losses, own_exp, sum_q, sum_neg, gap)``, all ``[c]``."""
     own_exp = block.gather(1, own_c).squeeze(1)
     block.scatter_(1, own_c, 0)
-    g = block @ groups.onehot  # [c, U] sums of the other prototypes per group
+    # [c, U] sums of the other prototypes per group (= block @ onehot(group))
+    g = block.new_zeros(block.shape[0], groups.positive.shape[1]).index_add_(
+        1, groups.group, block)
     sum_q = (g * groups.positive[rows]).sum(1)
     sum_neg = (g * groups.negative[rows]).sum(1)
     zero = block.new_zeros(())
@@ -216,7 +219,7 @@ def _chunk_logit_grad_(block, scale, own_c, own_exp, sum_q, sum_neg, w, groups, 
     has_other = groups.has_other[rows]
     inv_q = torch.where(has_other, w / sum_q.clamp_min(tiny), zero)
     coef = groups.negative[rows] * inv_neg[:, None] - groups.positive[rows] * inv_q[:, None]
-    block.mul_(torch.mm(coef, groups.onehot.t(), out=scale))
+    block.mul_(torch.index_select(coef, 1, groups.group, out=scale))  # coef @ onehot.t()
     own_grad = torch.where(groups.own_negative[rows], own_exp * inv_neg, zero) \
         - torch.where(has_other, zero, w)  # numerator = z_own when no other positive
     block.scatter_(1, own_c, own_grad[:, None])
