@@ -57,7 +57,9 @@ def spherical_kmeans(features: Tensor, init_labels: Tensor, iterations: int = 10
         features (Tensor): ``[N, D]`` floating, normally unit rows.
         init_labels (Tensor): ``[N]`` long, any (possibly sparse, non-negative) ids.
         iterations (int): number of M-step/E-step pairs; ``0`` returns the compacted
-            initial labels.
+            initial labels. The loop stops early when an E-step leaves every label
+            unchanged: the next M-step would give the same prototypes and so the same
+            labels, so the result is exactly that of ``iterations`` steps.
 
     Returns:
         Tensor: ``[N]`` long in ``[0, K0)`` (labels of the last E-step).
@@ -70,7 +72,10 @@ def spherical_kmeans(features: Tensor, init_labels: Tensor, iterations: int = 10
     num_clusters = int(labels.max()) + 1 if labels.numel() else 0
     for _ in range(iterations):
         sums = features.new_zeros(num_clusters, features.shape[1]).index_add_(0, labels, features)
-        labels = (features @ l2_normalize(sums).t()).argmax(dim=1)
+        new = (features @ l2_normalize(sums).t()).argmax(dim=1)
+        if torch.equal(new, labels):
+            break  # a fixed point: every further step would give these labels again
+        labels = new
     return labels
 
 

@@ -162,3 +162,20 @@ def test_kmeans_has_no_gradient_and_rejects_bad_arguments():
         spherical_kmeans(f[0], init[0], -1)
     with pytest.raises(ValueError, match='init_labels'):
         spherical_kmeans(f[0], init[0][:-1], 1)
+
+
+@pytest.mark.parametrize('seed', [0, 1])
+def test_spherical_kmeans_stops_at_a_fixed_point(seed, monkeypatch):
+    """Once an E-step changes no label the loop ends; the labels are those of the full
+    number of iterations (the naive loop runs all of them)."""
+    import mmspml.functional.kmeans as km
+    g = torch.Generator().manual_seed(seed)
+    f = l2_normalize(torch.randn(60, 3, generator=g, dtype=F64))
+    init = torch.randint(0, 5, (60,), generator=g)
+    steps = []
+    real = km.l2_normalize
+    monkeypatch.setattr(km, 'l2_normalize', lambda *a, **k: steps.append(1) or real(*a, **k))
+    out = spherical_kmeans(f, init, 30)
+    assert torch.equal(out, _naive_kmeans(f, init, 30))
+    assert 1 < len(steps) < 30  # converged after a few steps, and stopped
+    assert torch.equal(spherical_kmeans(f, init, len(steps) - 1), out)
