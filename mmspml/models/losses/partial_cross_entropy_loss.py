@@ -14,7 +14,11 @@ class PartialCrossEntropyLoss(CrossEntropyLoss):
     CE branch of SPML's stage 1 (spml-method.md §4.6: "CE maps >= C to 255").
     Arguments are those of ``mmseg.models.losses.CrossEntropyLoss``
     (default ``loss_name='loss_ce'``, but ``avg_non_ignore=True``: the mean is over
-    labeled pixels), with ``use_sigmoid`` / ``use_mask`` not allowed.
+    labeled pixels), with ``use_sigmoid`` / ``use_mask`` not allowed. With
+    ``class_weight`` the mean is weighted as in ``torch.nn.functional.cross_entropy``:
+    the sum of the weighted losses over the sum of the labeled pixels' weights (mmseg
+    1.2.2 computes that divisor by indexing ``class_weight`` with every label, ignored
+    ones included, which fails with an ``IndexError`` as soon as a pixel is ignored).
     """
 
     def __init__(self, **kwargs):
@@ -33,6 +37,11 @@ class PartialCrossEntropyLoss(CrossEntropyLoss):
         if valid == 0:
             # all pixels ignored: a zero that keeps the graph instead of NaN (§8 item 17)
             return cls_score.sum() * 0.0
+        reduction = reduction_override if reduction_override else self.reduction
+        if (self.class_weight is not None and avg_factor is None and reduction == 'mean'
+                and self.avg_non_ignore):
+            class_weight = cls_score.new_tensor(self.class_weight)
+            avg_factor = class_weight[label[label != ignore_index]].sum()
         return super().forward(cls_score, label, weight=weight, avg_factor=avg_factor,
                                reduction_override=reduction_override,
                                ignore_index=ignore_index, **kwargs)

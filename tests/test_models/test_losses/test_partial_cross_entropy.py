@@ -35,3 +35,23 @@ def test_same_mean_as_mmseg_avg_non_ignore_and_zero_without_labels():
         weak == 3, 255)))
     with pytest.raises((IndexError, RuntimeError)):
         mmseg_ce(logits, weak)
+
+
+def test_class_weight_is_torch_weighted_mean_over_labeled_pixels():
+    """class_weight with ignored and unlabeled pixels: PyTorch's weighted mean (mmseg 1.2.2's
+    own divisor raises IndexError on the ignore index)."""
+    import torch.nn.functional as F
+    g = torch.Generator().manual_seed(1)
+    logits = torch.randn(2, 3, 5, 6, generator=g, dtype=torch.float64, requires_grad=True)
+    label = torch.randint(0, 3, (2, 5, 6), generator=g)
+    label[0, :2] = 255
+    label[1, :, :3] = 3  # the unlabeled index of weak labels
+    w = [0.5, 2.0, 1.5]
+    loss = PartialCrossEntropyLoss(class_weight=w)(logits, label)
+    expected = F.cross_entropy(logits, torch.where(label >= 3, 255, label),
+                               weight=torch.tensor(w, dtype=torch.float64), ignore_index=255)
+    # (mmseg divides by avg_factor + float32 eps)
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+    with pytest.raises(IndexError):  # what the partial CE avoids
+        CrossEntropyLoss(class_weight=w, avg_non_ignore=True)(logits, torch.where(
+            label >= 3, 255, label), ignore_index=255)
