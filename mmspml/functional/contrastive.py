@@ -25,7 +25,7 @@ table (U groups: classes, or the few distinct tag sets of the images) instead of
 ``[N, K]`` mask. Per chunk of pixels the logits are computed once, shifted by an upper
 bound of their row (``kappa |x_i| max|mu|``, folded into the matrix product) and
 exponentiated once (``E = exp(z - shift)``, all terms <= 1, no overflow); the
-own segment's entry is set to 0 and a column scatter-add by group (``E @ onehot(group)``
+own segment's entry is set to 0 and a column ``index_add_`` by group (``E @ onehot(group)``
 without forming the ``[K, U]`` one-hot: ``O(chunk K)`` work whatever U is, which matters
 for the image-similarity term, whose groups are the image's regions) gives every group's
 sum of the *other* prototypes, from which the positive and negative sums are sums of
