@@ -64,3 +64,36 @@ def test_boxes_transform_matches_tool(camvid_tree, tmp_path):
                            cv2.IMREAD_UNCHANGED)
         assert np.array_equal(a == 255, dense == 255)
         assert len(np.unique(a[a != 255])) > 1  # boxes of several classes over background
+
+
+@pytest.mark.parametrize('kind', ['points', 'scribbles'])
+def test_memo_returns_the_simulation_and_simulates_each_label_once(kind, monkeypatch):
+    from mmspml.datasets.transforms import SimulateWeakLabel
+    from mmspml.datasets.weak_labels import simulators as wl
+    rng = np.random.default_rng(0)
+    labels = [np.kron(rng.integers(0, 4, (6, 8)), np.ones((5, 5), int)).astype(np.uint8)
+              for _ in range(2)]
+
+    def results(label, name):
+        return dict(gt_seg_map=label.copy(), img_path=f'/x/{name}.png', num_classes=4,
+                    unlabeled_index=4)
+
+    plain = SimulateWeakLabel(kind=kind, seed=2, cache_size=0)
+    memo = SimulateWeakLabel(kind=kind, seed=2, cache_size=2)
+    fn = getattr(wl, f'simulate_{kind}')
+    calls = []
+    monkeypatch.setattr(wl, f'simulate_{kind}', lambda *a, **k: calls.append(1) or fn(*a, **k))
+    want = [plain(results(lab, 'a'))['gt_seg_map'] for lab in labels]
+    assert len(calls) == 2 and not np.array_equal(want[0], want[1])
+    calls.clear()
+    for _ in range(3):
+        for lab, w in zip(labels, want):
+            out = memo(results(lab, 'a'))['gt_seg_map']  # same name, other label: no clash
+            assert np.array_equal(out, w)
+            out[:] = 0  # the caller's copy; the memo keeps its own
+    assert len(calls) == 2
+    other = memo(results(labels[0], 'b'))['gt_seg_map']  # another name: its own rng
+    assert np.array_equal(other, plain(results(labels[0], 'b'))['gt_seg_map'])
+    assert len(memo._cache) == 2  # bounded by cache_size, oldest dropped
+    with pytest.raises(ValueError, match='cache_size'):
+        SimulateWeakLabel(kind=kind, cache_size=-1)
