@@ -37,10 +37,12 @@ Recipes (``--runs``; ``X`` = points or scribbles):
     python tools/benchmark_camvid.py --runs pce_points spml_mixin_points --iters 200
     python tools/benchmark_camvid.py --dry-run            # print the commands only
 
-Runs are sequential (each uses both cores); finished runs are kept in
+Runs are sequential (each uses both cores) unless ``--jobs N`` trains N at a time with
+cores / N threads each. ``--class-weights median-frequency`` weights each run's CE by the
+class frequencies of the labels it trains on. Finished runs are kept in
 ``WORK_DIR/results.json`` under every setting that changes them (recipe, seed, protocol,
-held-out sequence, iterations, ``--cfg-options``, data root, evaluation interval, CRF) and
-skipped when asked again. A run's time is measured from its own log only. The tools run
+held-out sequence, iterations, ``--cfg-options``, data root, evaluation interval, CRF,
+class weights) and skipped when asked again. A run's time is measured from its own log only. The tools run
 with ``$PYTHON`` when it is set (as in ``tools/pipelines/*.sh``), else with this interpreter.
 """
 import argparse
@@ -55,7 +57,9 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_DATA_ROOT = '../shared/data/camvid'  # the configs' data_root
@@ -127,12 +131,24 @@ def parse_args(argv=None):
                    help='DenseCRF in the pseudo labels of the full recipes (auto: when '
                    'pydensecrf2 is installed)')
     p.add_argument('--nproc', type=int, default=2, help='pseudo-label worker processes')
+    p.add_argument('--class-weights', choices=['none', 'median-frequency'], default='none',
+                   help='class weights of the decode head\'s CE: median-frequency weights '
+                   'w_c = median(f) / f_c, f_c the share of class c among the labeled pixels '
+                   'of the labels the run trains on (its own weak labels, simulated as its '
+                   'config does, on its own training split); the full recipes\' stage-1 runs '
+                   'get them, their retraining on pseudo labels does not')
+    p.add_argument('--jobs', type=int, default=1,
+                   help='runs trained at the same time, each with cores / jobs threads '
+                   '(OMP_NUM_THREADS); a full recipe waits for its stage-1 run. On 2 cores, '
+                   '2 jobs of 1 thread trained 1.44x the iterations per second of 1 job of 2')
     p.add_argument('--dry-run', action='store_true', help='print the commands only')
     p.add_argument('--write-docs', action='store_true',
                    help='write the tables into docs/benchmarks.md')
     args = p.parse_args(argv)
     if args.iters < 1 or (args.val_interval is not None and args.val_interval < 1):
         p.error('--iters and --val-interval must be positive')
+    if args.jobs < 1:
+        p.error('--jobs must be positive')
     if len(set(args.seeds)) != len(args.seeds):
         p.error(f'--seeds has repeated values: {args.seeds}')
     return args
@@ -163,9 +179,64 @@ def settings(name, seed, protocol, args):
     if 'stage1' in recipe:
         s['stage1'] = settings(recipe['stage1'], seed, protocol, args)
         s['crf'] = crf_enabled(args)
-    elif args.val_interval is not None and name in args.curve_runs:
+        return s
+    if args.val_interval is not None and name in args.curve_runs:
         s['val_interval'] = args.val_interval
+    if args.class_weights != 'none':
+        s['class_weight'] = class_weights(recipe['config'], protocol, args)
     return s
+
+
+_WEIGHTS = {}
+
+
+def _loss_path(cfg):
+    loss = cfg.model.decode_head.loss_decode
+    return ('model.decode_head.loss_decode.0' if isinstance(loss, (list, tuple))
+            else 'model.decode_head.loss_decode')
+
+
+def class_weights(config, protocol, args):
+    """Median-frequency weights (4 decimals) from the labels ``config`` trains on: its
+    dataset's annotations through its ``weak_label_steps`` (the simulated weak labels), on
+    the protocol's training split. Cached in ``WORK_DIR/class_weights.json``."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(REPO, config))
+    steps = list(cfg.get('weak_label_steps', []))
+    ann = osp.abspath(split_files(args, write=True)[0]) if protocol == 'heldout' else ''
+    root = data_root(args)
+    key = json.dumps([steps, ann, root, cfg.train_dataloader.dataset.get('split', 'train')],
+                     sort_keys=True)
+    if key in _WEIGHTS:
+        return _WEIGHTS[key]
+    store = osp.join(REPO, args.work_dir, 'class_weights.json')
+    cached = json.load(open(store)) if osp.exists(store) else {}
+    if key not in cached:
+        import numpy as np
+        from mmengine.registry import init_default_scope
+        from mmseg.registry import DATASETS
+        import mmspml  # noqa: F401  (registers the datasets and transforms)
+        init_default_scope('mmseg')
+        ds_cfg = cfg.train_dataloader.dataset.copy()
+        ds_cfg.update(data_root=root, pipeline=[dict(type='LoadWeakAnnotations')] + steps)
+        if ann:
+            ds_cfg['ann_file'] = ann
+        ds = DATASETS.build(ds_cfg)
+        n = len(ds.metainfo['classes'])
+        counts = np.zeros(n, np.int64)
+        for i in range(len(ds)):
+            label = ds[i]['gt_seg_map']
+            counts += np.bincount(label[label < n].ravel(), minlength=n)[:n]
+        if (counts == 0).any():
+            raise SystemExit(f'--class-weights: classes {np.flatnonzero(counts == 0).tolist()} '
+                             f'have no labeled pixel in the training labels of {config}')
+        freq = counts / counts.sum()
+        cached[key] = [round(float(np.median(freq) / f), 4) for f in freq]
+        os.makedirs(osp.dirname(store), exist_ok=True)
+        with open(store, 'w') as f:
+            json.dump(cached, f, indent=1)
+    _WEIGHTS[key] = cached[key]
+    return cached[key]
 
 
 def run_key(s):
@@ -195,8 +266,9 @@ def plan(args):
     return out
 
 
-def split_files(args):
-    """``(train list, held-out list)`` of ``--heldout-seq``, written under the work dir."""
+def split_files(args, write=None):
+    """``(train list, held-out list)`` of ``--heldout-seq``, written under the work dir
+    (not by ``--dry-run`` unless ``write``)."""
     root = data_root(args)
     src = osp.join(root, 'train.txt')
     if not osp.isfile(src):
@@ -210,7 +282,7 @@ def split_files(args):
                          'names start with their sequence, e.g. 0006R0_f01230)')
     out = osp.join(REPO, args.work_dir, 'splits')
     paths = (osp.join(out, f'train_no{seq}.txt'), osp.join(out, f'heldout_{seq}.txt'))
-    if not args.dry_run:
+    if (not args.dry_run) if write is None else write:
         os.makedirs(out, exist_ok=True)
         for path, rows in zip(paths, ([n for n in names if n not in held], held)):
             with open(path, 'w') as f:
@@ -234,6 +306,10 @@ def _train_opts(s, args, splits):
         opts += ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
     if s['protocol'] == 'heldout':
         opts.append(f'train_dataloader.dataset.ann_file={osp.abspath(splits[0])}')
+    if s.get('class_weight'):
+        from mmengine.config import Config
+        path = _loss_path(Config.fromfile(osp.join(REPO, RECIPES[s['name']]['config'])))
+        opts.append(f"{path}.class_weight=[{','.join(map(str, s['class_weight']))}]")
     return opts
 
 
@@ -340,7 +416,7 @@ def execute(s, args, splits):
         train_work = osp.join(REPO, cmd[cmd.index('--work-dir') + 1]) if step == 'train' else None
         before = _scalars(train_work) if train_work else set()
         t0 = time.time()
-        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=_env(args))
         wall = time.time() - t0
         if proc.returncode != 0:
             raise SystemExit(f'[benchmark_camvid] {s["name"]} seed {s["seed"]}: {step} failed '
@@ -357,7 +433,16 @@ def execute(s, args, splits):
             record['metrics'][step[len('test_'):]] = dict(parse_table(proc.stdout + proc.stderr),
                                                           test_wall_s=wall)
     record['work_dir'] = work
+    record['jobs'] = args.jobs
     return record
+
+
+def _env(args):
+    env = dict(os.environ)
+    if args.jobs > 1:
+        threads = str(max(1, (os.cpu_count() or 1) // args.jobs))
+        env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+    return env
 
 
 # ------------------------------------------------------------------ statistics and tables
@@ -505,7 +590,9 @@ def report(results, args):
     if curve:
         parts += [f'#### val mIoU along the schedule (every {args.val_interval} iterations)',
                   '', curve, '']
-    parts += ['#### Time (2 CPU cores; s/iter from the run\'s own log)', '',
+    jobs = sorted({r.get('jobs', 1) for r in results})
+    parts += [f'#### Time (2 CPU cores, {"/".join(map(str, jobs))} run(s) at a time; s/iter '
+              'from the run\'s own log)', '',
               timing_table(results)]
     return '\n'.join(parts)
 
@@ -546,20 +633,33 @@ def main(argv=None):
     done = json.load(open(store)) if osp.exists(store) else {}
     asked = {run_key(settings(n, seed, p, args)) for p in args.protocols
              for seed in args.seeds for n in args.runs}
-    shown = []  # the runs asked for, not the stage-1 runs they needed
-    for s in runs:
+    lock = threading.Lock()
+    futures = {}
+
+    def one(s):
         key = run_key(s)
         tag = f"[benchmark_camvid] {s['name']} seed {s['seed']} ({s['protocol']})"
         if key not in done:
+            if 'stage1' in s:
+                futures[run_key(s['stage1'])].result()  # submitted (so started) before
             print(f'{tag}: {args.iters} iterations ...', flush=True)
-            done[key] = execute(s, args, splits)
-            with open(store, 'w') as f:
-                json.dump(done, f, indent=1)
+            record = execute(s, args, splits)
+            with lock:
+                done[key] = record
+                with open(store, 'w') as f:
+                    json.dump(done, f, indent=1)
         r = done[key]
         print(f"{tag}: " + ', '.join(f"{k} mIoU {m['mIoU']:.2f}" for k, m in r['metrics'].items())
               + f", train {r['train_wall_s']:.0f} s", flush=True)
-        if key in asked:
-            shown.append(r)
+        return r
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        for s in runs:  # plan() puts every stage-1 run before the recipes that need it
+            futures[run_key(s)] = pool.submit(one, s)
+    # the runs asked for, not the stage-1 runs they needed; every failure is raised here
+    shown = [futures[run_key(s)].result() for s in runs if run_key(s) in asked]
+    for s in runs:
+        futures[run_key(s)].result()
     text = report(shown, args)
     print(text)
     if args.write_docs:
