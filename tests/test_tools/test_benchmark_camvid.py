@@ -274,3 +274,104 @@ def _walk(top):
     for d, _, files in os.walk(top):
         for f in files:
             yield osp.join(d, f)
+
+
+def test_class_weights_are_median_frequency_of_the_labels_each_run_trains_on(tmp_path):
+    import cv2
+    import numpy as np
+    root = write_camvid_tree(str(tmp_path / 'camvid'), splits=(('train', 12), ('val', 1)),
+                             size=(96, 128))
+    names = []
+    for i in range(12):  # CamVid's naming: 0006R0 is the held-out sequence
+        new = f"{'0006R0' if i % 3 == 0 else '0001TP'}_{i:03d}"
+        for d, ext in (('images', '.jpg'), ('labels', '.png')):
+            os.rename(osp.join(root, d, 'train', f'train_{i:03d}{ext}'),
+                      osp.join(root, d, 'train', new + ext))
+        names.append(new)
+    with open(osp.join(root, 'train.txt'), 'w') as f:
+        f.write('\n'.join(names) + '\n')
+    args = _args('--data-root', root, '--work-dir', str(tmp_path / 'wd'), '--class-weights',
+                 'median-frequency')
+    seen = []
+    for protocol, rows in (('val', names), ('heldout', [n for n in names if '0006R0' not in n])):
+        c = np.zeros(11, np.int64)
+        for n in rows:
+            lab = cv2.imread(osp.join(root, 'labels', 'train', n + '.png'), cv2.IMREAD_UNCHANGED)
+            c += np.bincount(lab[lab < 11].ravel(), minlength=11)[:11]
+        assert (c > 0).all()
+        f = c / c.sum()
+        want = [round(float(np.median(f) / x), 4) for x in f]
+        s = bench.settings('dense', 0, protocol, args)
+        assert s['class_weight'] == want
+        opts = bench._train_opts(s, args, bench.split_files(args))
+        assert f"model.decode_head.loss_decode.class_weight=[{','.join(map(str, want))}]" in opts
+        seen.append(want)
+    assert seen[0] != seen[1]  # each protocol's own training split
+    # weak runs: the weights of their own simulated labels; the Gated CRF configs (a list of
+    # losses) put them on the CE, the list's first entry
+    for name in ('pce_scribbles', 'gated_crf_scribbles', 'spml_mixin_scribbles'):
+        s = bench.settings(name, 0, 'val', args)
+        assert s['class_weight'] != seen[0]
+        opts = bench._train_opts(s, args, (None, None))
+        path = ('model.decode_head.loss_decode.0.class_weight' if 'gated' in name
+                else 'model.decode_head.loss_decode.class_weight')
+        assert any(o.startswith(path + '=[') for o in opts)
+        # what tools/train.py does with them: the CE of the built head has the weights
+        import argparse
+
+        from mmengine.config import Config, DictAction
+        from mmseg.registry import MODELS
+        p = argparse.ArgumentParser()
+        p.add_argument('--cfg-options', nargs='+', action=DictAction)
+        cfg = Config.fromfile(osp.join(bench.REPO, bench.RECIPES[name]['config']))
+        cfg.merge_from_dict(p.parse_args(['--cfg-options', *opts]).cfg_options)
+        head = MODELS.build(cfg.model.decode_head)
+        ce = head.loss_decode[0] if 'gated' in name else head.loss_decode
+        assert ce.class_weight == s['class_weight']
+    # in the cache key; the full recipes' retraining has none, their stage 1 has them
+    assert 'class_weight' not in bench.settings('dense', 0, 'val', _args('--data-root', root))
+    full = bench.settings('spml_full_scribbles', 0, 'val', args)
+    assert 'class_weight' not in full and full['stage1']['class_weight']
+    stored = json.load(open(tmp_path / 'wd' / 'class_weights.json'))
+    assert len(stored) == 3  # dense on each split, scribbles on val's
+    # labels without some class (one point per segment on a tiny tree): a clear refusal
+    small = _sequence_tree(str(tmp_path / 'small'))
+    with pytest.raises(SystemExit, match=r'classes \[4, 5\] have no labeled pixel .*points'):
+        bench.settings('pce_points', 0, 'val', _args('--data-root', small, '--work-dir',
+                                                     str(tmp_path / 'wd2'), '--class-weights',
+                                                     'median-frequency'))
+
+
+def test_jobs_run_side_by_side_and_full_recipes_wait_for_stage1(tmp_path, monkeypatch):
+    import threading
+    import time
+    monkeypatch.setattr(bench, 'REPO', str(tmp_path))
+    root = _sequence_tree(str(tmp_path / 'camvid'))
+    events, active, peak = [], [0], [0]
+    lock = threading.Lock()
+
+    def fake_execute(s, args, splits):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+            events.append(('start', s['name'], s['seed']))
+        time.sleep(0.2 if s['name'].startswith('spml_mixin') else 0.05)
+        with lock:
+            active[0] -= 1
+            events.append(('end', s['name'], s['seed']))
+        rec = _fake_record(s['name'], s['seed'], 30.0 + s['seed'])
+        return dict(rec, **{k: v for k, v in s.items() if k not in rec}, jobs=args.jobs)
+
+    monkeypatch.setattr(bench, 'execute', fake_execute)
+    bench.main(['--runs', 'spml_full_points', 'pce_points', '--seeds', '0', '1', '--jobs', '2',
+                '--data-root', root, '--work-dir', 'wd', '--crf', 'off'])
+    assert peak[0] == 2
+    for seed in (0, 1):
+        assert (events.index(('end', 'spml_mixin_points', seed))
+                < events.index(('start', 'spml_full_points', seed)))
+    assert len(json.load(open(tmp_path / 'wd' / 'results.json'))) == 6
+    env = bench._env(_args('--jobs', '2'))
+    assert env['OMP_NUM_THREADS'] == str(max(1, (os.cpu_count() or 1) // 2))
+    assert bench._env(_args()).get('OMP_NUM_THREADS') == os.environ.get('OMP_NUM_THREADS')
+    with pytest.raises(SystemExit):
+        _args('--jobs', '0')
