@@ -129,8 +129,9 @@ def test_execute_times_only_its_own_log_and_parses_every_output(tmp_path, monkey
     open(osp.join(work, 'pseudo_labels', 'stale.png'), 'w').close()
     seen = []
 
-    def fake_run(cmd, cwd, capture_output, text):
+    def fake_run(cmd, cwd, capture_output, text, env):
         seen.append(cmd)
+        assert env.get('OMP_NUM_THREADS') == os.environ.get('OMP_NUM_THREADS')  # --jobs 1
         if 'make_pseudo_labels.py' in cmd[1]:
             assert not osp.exists(osp.join(work, 'pseudo_labels'))  # stale labels removed
             return SimpleNamespace(returncode=0, stdout='pseudo-label mIoU: 41.25 (n=3)\n',
@@ -153,7 +154,7 @@ def test_execute_times_only_its_own_log_and_parses_every_output(tmp_path, monkey
     assert set(r['step_wall_s']) == {'pseudo_labels', 'train', 'test_val'}
     assert r['commands'][0].startswith('python tools/make_pseudo_labels.py')
 
-    def failing(cmd, cwd, capture_output, text):
+    def failing(cmd, cwd, capture_output, text, env):
         return SimpleNamespace(returncode=3, stdout='', stderr='Traceback: boom')
 
     monkeypatch.setattr(bench.subprocess, 'run', failing)
