@@ -42,8 +42,9 @@ cores / N threads each. ``--class-weights median-frequency`` weights each run's 
 class frequencies of the labels it trains on. Finished runs are kept in
 ``WORK_DIR/results.json`` under every setting that changes them (recipe, seed, protocol,
 held-out sequence, iterations, ``--cfg-options``, data root, evaluation interval, CRF,
-class weights) and skipped when asked again. A run's time is measured from its own log only. The tools run
-with ``$PYTHON`` when it is set (as in ``tools/pipelines/*.sh``), else with this interpreter.
+class weights) and skipped when asked again. A run's time is measured from its own log
+only. The tools run with ``$PYTHON`` when it is set (as in ``tools/pipelines/*.sh``), else
+with this interpreter.
 """
 import argparse
 import glob
@@ -60,6 +61,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_DATA_ROOT = '../shared/data/camvid'  # the configs' data_root
@@ -190,6 +192,13 @@ def settings(name, seed, protocol, args):
 _WEIGHTS = {}
 
 
+@lru_cache(maxsize=None)
+def _config(config):
+    """A recipe's config, parsed once (read only)."""
+    from mmengine.config import Config
+    return Config.fromfile(osp.join(REPO, config))
+
+
 def _loss_path(cfg):
     loss = cfg.model.decode_head.loss_decode
     return ('model.decode_head.loss_decode.0' if isinstance(loss, (list, tuple))
@@ -200,8 +209,7 @@ def class_weights(config, protocol, args):
     """Median-frequency weights (4 decimals) from the labels ``config`` trains on: its
     dataset's annotations through its ``weak_label_steps`` (the simulated weak labels), on
     the protocol's training split. Cached in ``WORK_DIR/class_weights.json``."""
-    from mmengine.config import Config
-    cfg = Config.fromfile(osp.join(REPO, config))
+    cfg = _config(config)
     steps = list(cfg.get('weak_label_steps', []))
     ann = osp.abspath(split_files(args, write=True)[0]) if protocol == 'heldout' else ''
     root = data_root(args)
@@ -307,8 +315,7 @@ def _train_opts(s, args, splits):
     if s['protocol'] == 'heldout':
         opts.append(f'train_dataloader.dataset.ann_file={osp.abspath(splits[0])}')
     if s.get('class_weight'):
-        from mmengine.config import Config
-        path = _loss_path(Config.fromfile(osp.join(REPO, RECIPES[s['name']]['config'])))
+        path = _loss_path(_config(RECIPES[s['name']]['config']))
         opts.append(f"{path}.class_weight=[{','.join(map(str, s['class_weight']))}]")
     return opts
 
@@ -656,10 +663,9 @@ def main(argv=None):
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         for s in runs:  # plan() puts every stage-1 run before the recipes that need it
             futures[run_key(s)] = pool.submit(one, s)
-    # the runs asked for, not the stage-1 runs they needed; every failure is raised here
-    shown = [futures[run_key(s)].result() for s in runs if run_key(s) in asked]
-    for s in runs:
-        futures[run_key(s)].result()
+    # every failure is raised here; shown: the runs asked for, not the stage-1 runs they needed
+    results = [(run_key(s), futures[run_key(s)].result()) for s in runs]
+    shown = [r for key, r in results if key in asked]
     text = report(shown, args)
     print(text)
     if args.write_docs:
