@@ -66,6 +66,8 @@ from functools import lru_cache
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_DATA_ROOT = '../shared/data/camvid'  # the configs' data_root
 RETRAIN_CONFIG = 'configs/baselines/camvid_dense_segformer_effnet-lite0.py'
+PSEUDO_WEIGHTS = ('model.decode_head.loss_decode.class_weight='
+                  '<median-frequency weights of the pseudo labels>')
 
 
 def _recipes():
@@ -137,8 +139,8 @@ def parse_args(argv=None):
                    help='class weights of the decode head\'s CE: median-frequency weights '
                    'w_c = median(f) / f_c, f_c the share of class c among the labeled pixels '
                    'of the labels the run trains on (its own weak labels, simulated as its '
-                   'config does, on its own training split); the full recipes\' stage-1 runs '
-                   'get them, their retraining on pseudo labels does not')
+                   'config does, on its own training split); the full recipes\' retraining '
+                   'gets those of its pseudo labels')
     p.add_argument('--jobs', type=int, default=1,
                    help='runs trained at the same time, each with cores / jobs threads '
                    '(OMP_NUM_THREADS); a full recipe waits for its stage-1 run. On 2 cores, '
@@ -181,6 +183,8 @@ def settings(name, seed, protocol, args):
     if 'stage1' in recipe:
         s['stage1'] = settings(recipe['stage1'], seed, protocol, args)
         s['crf'] = crf_enabled(args)
+        if args.class_weights != 'none':  # of its pseudo labels, known once they are made
+            s['retrain_class_weight'] = args.class_weights
         return s
     if args.val_interval is not None and name in args.curve_runs:
         s['val_interval'] = args.val_interval
@@ -235,16 +239,41 @@ def class_weights(config, protocol, args):
         for i in range(len(ds)):
             label = ds[i]['gt_seg_map']
             counts += np.bincount(label[label < n].ravel(), minlength=n)[:n]
-        if (counts == 0).any():
-            raise SystemExit(f'--class-weights: classes {np.flatnonzero(counts == 0).tolist()} '
-                             f'have no labeled pixel in the training labels of {config}')
-        freq = counts / counts.sum()
-        cached[key] = [round(float(np.median(freq) / f), 4) for f in freq]
+        cached[key] = median_frequency(counts, f'the training labels of {config}')
         os.makedirs(osp.dirname(store), exist_ok=True)
         with open(store, 'w') as f:
             json.dump(cached, f, indent=1)
     _WEIGHTS[key] = cached[key]
     return cached[key]
+
+
+def median_frequency(counts, what):
+    """``w_c = median(f) / f_c`` (4 decimals), ``f_c`` the share of class ``c`` in
+    ``counts``; refuses, naming ``what``, when a class has no labeled pixel."""
+    import numpy as np
+    counts = np.asarray(counts, np.int64)
+    if (counts == 0).any():
+        raise SystemExit(f'--class-weights: classes {np.flatnonzero(counts == 0).tolist()} '
+                         f'have no labeled pixel in {what}')
+    freq = counts / counts.sum()
+    return [round(float(np.median(freq) / f), 4) for f in freq]
+
+
+def pseudo_label_weights(label_dir, num_classes=len(CLASSES)):
+    """Median-frequency weights of the pseudo labels ``label_dir/*.png`` (255: ignored)."""
+    import cv2
+    import numpy as np
+    paths = sorted(glob.glob(osp.join(label_dir, '*.png')))
+    if not paths:
+        raise SystemExit(f'--class-weights: no pseudo labels (*.png) in {label_dir}')
+    counts = np.zeros(num_classes, np.int64)
+    for path in paths:
+        label = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        if label is None or label.ndim != 2:
+            raise SystemExit(f'--class-weights: {path} is not a single-channel label PNG')
+        counts += np.bincount(label[label < num_classes].ravel(),
+                              minlength=num_classes)[:num_classes]
+    return median_frequency(counts, f'the pseudo labels of {label_dir}')
 
 
 def run_key(s):
@@ -363,6 +392,8 @@ def commands(s, args, splits=(None, None)):
     retrain = [py, 'tools/train.py', RETRAIN_CONFIG, '--work-dir', retrain_work,
                '--cfg-options', *_train_opts(s, args, splits),
                f'train_dataloader.dataset.label_dir={osp.normpath(osp.join(REPO, pseudo))}']
+    if s.get('retrain_class_weight'):
+        retrain.append(PSEUDO_WEIGHTS)  # replaced by the weights once the labels exist
     ckpt = osp.join(retrain_work, f'iter_{s["iters"]}.pth')
     return ([('pseudo_labels', labels), ('train', retrain)] +
             _test_cmds(RETRAIN_CONFIG, ckpt, work, s, args, splits, []))
@@ -416,10 +447,15 @@ def execute(s, args, splits):
     record = dict(s, what=RECIPES[s['name']]['what'], metrics={}, commands=[])
     work = work_dir(s, args)
     for step, cmd in commands(s, args, splits):
-        record['commands'].append(shell_line(cmd))
         if step == 'pseudo_labels':
             out_dir = osp.join(REPO, cmd[cmd.index('--out-dir') + 1])
             shutil.rmtree(out_dir, ignore_errors=True)  # never reuse labels of another run
+        if PSEUDO_WEIGHTS in cmd:  # the retraining's CE weighted by its pseudo labels
+            record['retrain_class_weight'] = pseudo_label_weights(out_dir)
+            cmd[cmd.index(PSEUDO_WEIGHTS)] = (
+                f"model.decode_head.loss_decode.class_weight="
+                f"[{','.join(map(str, record['retrain_class_weight']))}]")
+        record['commands'].append(shell_line(cmd))
         train_work = osp.join(REPO, cmd[cmd.index('--work-dir') + 1]) if step == 'train' else None
         before = _scalars(train_work) if train_work else set()
         t0 = time.time()

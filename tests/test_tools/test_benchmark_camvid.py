@@ -8,6 +8,8 @@ import shutil
 import sys
 from types import SimpleNamespace
 
+import cv2
+import numpy as np
 import pytest
 
 import tools.benchmark_camvid as bench
@@ -147,12 +149,45 @@ def test_execute_times_only_its_own_log_and_parses_every_output(tmp_path, monkey
     r = bench.execute(s, args, (None, None))
     assert [c[1] for c in seen] == ['tools/make_pseudo_labels.py', 'tools/train.py',
                                    'tools/test.py']
+    assert not any('class_weight' in a for a in seen[1]) and 'retrain_class_weight' not in r
     assert '--crf' in seen[0]
     assert r['s_per_iter'] == 0.3  # the median of this run's 3 iterations, not 9.0
     assert r['curve'] == [[1, 20.0]] and r['pseudo_label_miou'] == 41.25
     assert r['metrics']['val']['mIoU'] == 33.3 and r['metrics']['val']['IoU']['car'] == 33.3
     assert set(r['step_wall_s']) == {'pseudo_labels', 'train', 'test_val'}
     assert r['commands'][0].startswith('python tools/make_pseudo_labels.py')
+
+    # --class-weights: the retraining's CE weighted by the pseudo labels the run made
+    s = dict(s, retrain_class_weight='median-frequency')
+    labels = [np.zeros((10, 11), np.uint8), np.full((4, 4), 3, np.uint8)]
+    labels[0][:, 9:] = 255  # ignored
+    labels[0][-1] = np.arange(11)
+    seen.clear()
+
+    def fake_labels(cmd, cwd, capture_output, text, env):
+        if 'make_pseudo_labels.py' in cmd[1]:
+            out = osp.join(cwd, cmd[cmd.index('--out-dir') + 1])
+            os.makedirs(out)
+            for i, lab in enumerate(labels):
+                cv2.imwrite(osp.join(out, f'img{i}.png'), lab)
+            seen.append(cmd)
+            return SimpleNamespace(returncode=0, stdout='', stderr='')
+        return fake_run(cmd, cwd, capture_output, text, env)
+
+    monkeypatch.setattr(bench.subprocess, 'run', fake_labels)
+    r = bench.execute(s, args, (None, None))
+    counts = np.bincount(np.concatenate([lab[lab < 11] for lab in labels]), minlength=11)
+    f = counts / counts.sum()
+    want = [round(float(np.median(f) / x), 4) for x in f]
+    assert r['retrain_class_weight'] == want and want[0] < want[3] < want[1]
+    opt = f"model.decode_head.loss_decode.class_weight=[{','.join(map(str, want))}]"
+    assert opt in seen[1] and bench.PSEUDO_WEIGHTS not in seen[1]
+    assert opt in r['commands'][1]
+    # pseudo labels without some class: a clear refusal naming them
+    labels[:] = [np.zeros((3, 3), np.uint8)]
+    with pytest.raises(SystemExit, match=r'classes \[1, 2, .*\] have no labeled pixel in the '
+                       r'pseudo labels of .*pseudo_labels'):
+        bench.execute(s, args, (None, None))
 
     def failing(cmd, cwd, capture_output, text, env):
         return SimpleNamespace(returncode=3, stdout='', stderr='Traceback: boom')
@@ -278,8 +313,6 @@ def _walk(top):
 
 
 def test_class_weights_are_median_frequency_of_the_labels_each_run_trains_on(tmp_path):
-    import cv2
-    import numpy as np
     root = write_camvid_tree(str(tmp_path / 'camvid'), splits=(('train', 12), ('val', 1)),
                              size=(96, 128))
     names = []
@@ -329,10 +362,13 @@ def test_class_weights_are_median_frequency_of_the_labels_each_run_trains_on(tmp
         head = MODELS.build(cfg.model.decode_head)
         ce = head.loss_decode[0] if 'gated' in name else head.loss_decode
         assert ce.class_weight == s['class_weight']
-    # in the cache key; the full recipes' retraining has none, their stage 1 has them
+    # in the cache key; the full recipes' stage 1 has its weak labels' weights, the
+    # retraining those of its pseudo labels (made by the run, see the execute test)
     assert 'class_weight' not in bench.settings('dense', 0, 'val', _args('--data-root', root))
     full = bench.settings('spml_full_scribbles', 0, 'val', args)
     assert 'class_weight' not in full and full['stage1']['class_weight']
+    assert full['retrain_class_weight'] == 'median-frequency'
+    assert bench.PSEUDO_WEIGHTS in dict(bench.commands(full, args))['train']
     stored = json.load(open(tmp_path / 'wd' / 'class_weights.json'))
     assert len(stored) == 3  # dense on each split, scribbles on val's
     # labels without some class (one point per segment on a tiny tree): a clear refusal
