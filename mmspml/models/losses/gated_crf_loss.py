@@ -20,7 +20,7 @@ class GatedCRFLoss(nn.Module):
     Put it beside the partial cross-entropy in the head's ``loss_decode``::
 
         loss_decode=[dict(type='PartialCrossEntropyLoss', loss_weight=1.0),
-                     dict(type='GatedCRFLoss', loss_weight=0.1)]
+                     dict(type='GatedCRFLoss', loss_weight=0.03)]
         custom_hooks = [..., dict(type='LossImageHook')]
 
     The loss is unsupervised: it reads the head's logits (mmseg resizes them to the
