@@ -649,6 +649,8 @@ def write_docs(text, results, argv):
              'Commands of every run (from the repository root; `python` is '
              '`.venv/bin/python`):', '', '```bash']
     for r in results:
+        if r.get('note'):  # how a run came to be (e.g. trained before a default changed)
+            block.append(f"# {r['name']} seed {r['seed']} ({r['protocol']}): {r['note']}")
         block += r['commands']
     block += ['```', '', END]
     block = '\n'.join(block)

@@ -251,6 +251,8 @@ def test_main_caches_by_settings_and_writes_docs(tmp_path, monkeypatch, capsys):
         calls.append((s['name'], s['seed'], s['protocol']))
         held = 20.0 + s['seed'] if s['protocol'] == 'heldout' else None
         rec = _fake_record(s['name'], s['seed'], 30.0 + s['seed'], s['protocol'], held)
+        if s['name'] == 'pce_points' and s['seed'] == 1:
+            rec['note'] = 'a note on how it was made'
         return dict(rec, **{k: v for k, v in s.items() if k not in rec})
 
     monkeypatch.setattr(bench, 'execute', fake_execute)
@@ -271,6 +273,7 @@ def test_main_caches_by_settings_and_writes_docs(tmp_path, monkeypatch, capsys):
            '0006R0 (1000 iterations)' in doc
     assert '| partial CE, points | 20.00 | 21.00 | 20.50 ± 0.71 |' in doc
     assert 'python tools/train.py spml_mixin_points' in doc
+    assert '# pce_points seed 1 (heldout): a note on how it was made\n' in doc
     out = capsys.readouterr().out
     assert 'heldout mIoU 21.00' in out
 
