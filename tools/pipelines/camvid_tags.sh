@@ -25,8 +25,10 @@
 #   classifier iterations, default ITERS), SEED (default 0), CONTROL (0/1), CROP_ROOT
 #   (the crop dataset, default data/camvid_crop_tags; written when it has no
 #   train_tags.json), CAM_SIZE (the classifier's square training resize, default 112,
-#   about a crop's size), and those of tools/pipelines/_camvid_common.sh (DATA_ROOT: the
-#   CamVid frames, NPROC, CRF, PYTHON).
+#   about a crop's size), SEEDS_FROM (the WORK_DIR of an earlier run with the same SEED,
+#   CAM_ITERS, CAM_SIZE and CROP_ROOT: its seeds/ and seeds.log are reused and step 1 is
+#   skipped, e.g. for the control of an SPML run, whose CAM step is the same), and those of
+#   tools/pipelines/_camvid_common.sh (DATA_ROOT: the CamVid frames, NPROC, CRF, PYTHON).
 ITERS=${ITERS:-1000}
 source "$(dirname "$0")/_camvid_common.sh"
 CAM_ITERS=${CAM_ITERS:-$ITERS}
@@ -55,12 +57,21 @@ crop_abs="$(cd "$CROP_ROOT" && pwd)"
 data=(train_dataloader.dataset.data_root="$crop_abs" val_dataloader.dataset.data_root="$DATA_ROOT"
       test_dataloader.dataset.data_root="$DATA_ROOT")
 
-echo "== CAM seeds: classifier $CAM_ITERS iterations"
-"$PY" tools/make_cam_seeds.py "$STAGE1_CFG" --out-dir "$WORK/seeds" --iters "$CAM_ITERS" \
-    --size "$CAM_SIZE" --seed "$SEED" --fg-threshold 0.3 --tags-file "$crop_abs/train_tags.json" \
-    --dense-label-dir "$crop_abs/labels/train" \
-    --cfg-options "${data[@]}" model.backbone.output_stride=8 | tee "$WORK/seeds.log"
-seeds_abs="$(cd "$WORK/seeds" && pwd)"
+if [ -n "${SEEDS_FROM:-}" ]; then
+    grep -q "seed mIoU" "$SEEDS_FROM/seeds.log" 2>/dev/null || {
+        echo "SEEDS_FROM=$SEEDS_FROM: no finished CAM step there (seeds.log without a seed mIoU)" >&2
+        exit 1; }
+    echo "== CAM seeds: reused from $SEEDS_FROM"
+    cp "$SEEDS_FROM/seeds.log" "$WORK/seeds.log"
+    seeds_abs="$(cd "$SEEDS_FROM/seeds" && pwd)"
+else
+    echo "== CAM seeds: classifier $CAM_ITERS iterations"
+    "$PY" tools/make_cam_seeds.py "$STAGE1_CFG" --out-dir "$WORK/seeds" --iters "$CAM_ITERS" \
+        --size "$CAM_SIZE" --seed "$SEED" --fg-threshold 0.3 \
+        --tags-file "$crop_abs/train_tags.json" --dense-label-dir "$crop_abs/labels/train" \
+        --cfg-options "${data[@]}" model.backbone.output_stride=8 | tee "$WORK/seeds.log"
+    seeds_abs="$(cd "$WORK/seeds" && pwd)"
+fi
 seed_cfg=(train_dataloader.dataset.label_dir="$seeds_abs")
 
 echo "== stage 1: $ITERS iterations ($STAGE1_CFG)"
