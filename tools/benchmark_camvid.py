@@ -22,7 +22,8 @@ Protocols (``--protocols``):
 
 Recipes (``--runs``; ``X`` = points or scribbles):
 
-* ``dense``, ``pce_X`` (partial CE), ``spml_mixin_X`` (SPML as ``SPMLAuxHead``),
+* ``dense``, ``dense_gated_crf`` (dense labels + ``GatedCRFLoss``, the bound of the Gated
+  CRF recipes), ``pce_X`` (partial CE), ``spml_mixin_X`` (SPML as ``SPMLAuxHead``),
   ``gated_crf_X`` (partial CE + ``GatedCRFLoss``), ``spml_mixin_gated_crf_X`` (both),
   ``spml_head_X`` (SPML's own head; not run by default): one config each;
 * ``spml_full_X``: SPML's full recipe from the ``spml_mixin_X`` model of the same seed:
@@ -72,7 +73,10 @@ PSEUDO_WEIGHTS = ('model.decode_head.loss_decode.class_weight='
 
 def _recipes():
     runs = {'dense': dict(config='configs/baselines/camvid_dense_segformer_effnet-lite0.py',
-                          what='dense labels', labels=None)}
+                          what='dense labels', labels=None),
+            'dense_gated_crf': dict(
+                config='configs/baselines/camvid_dense_gated_crf_segformer_effnet-lite0.py',
+                what='dense labels + Gated CRF', labels=None, control='dense')}
     for x in ('scribbles', 'points'):
         runs.update({
             f'pce_{x}': dict(
@@ -595,20 +599,21 @@ def timing_table(results):
 
 
 def checks(results, protocol, eval_set):
-    """The protocol's pass/fail lines about the dense run (a trained upper bound)."""
+    """The protocol's pass/fail lines about the dense runs (trained upper bounds: ``dense``
+    and ``dense_gated_crf``, each against every weak run)."""
     values = by_recipe(results, protocol, eval_set, key=lambda m: m)
-    dense = values.get('dense')
-    if not dense:
-        return []
-    weak = {n: v for n, v in values.items() if n != 'dense'}
+    bounds = [n for n in RECIPES if n in values and RECIPES[n]['labels'] is None]
+    weak = {n: v for n, v in values.items() if RECIPES[n]['labels'] is not None}
     out = []
-    for seed, m in sorted(dense.items()):
-        zero = [c for c in CLASSES if m['IoU'][c] <= 0]
-        beaten = [RECIPES[n]['what'] for n, v in weak.items()
-                  if seed in v and v[seed]['mIoU'] >= m['mIoU']]
-        out.append(f"- dense, seed {seed}: {m['mIoU']:.2f} mIoU; classes at 0 IoU: "
-                   f"{', '.join(zero) if zero else 'none'}; weak runs at or above it: "
-                   f"{', '.join(beaten) if beaten else 'none'}")
+    for name in bounds:
+        for seed, m in sorted(values[name].items()):
+            zero = [c for c in CLASSES if m['IoU'][c] <= 0]
+            beaten = [RECIPES[n]['what'] for n, v in weak.items()
+                      if seed in v and v[seed]['mIoU'] >= m['mIoU']]
+            out.append(f"- {RECIPES[name]['what'].replace(' labels', '')}, seed "
+                       f"{seed}: {m['mIoU']:.2f} mIoU; classes at 0 IoU: "
+                       f"{', '.join(zero) if zero else 'none'}; weak runs at or above it: "
+                       f"{', '.join(beaten) if beaten else 'none'}")
     return out
 
 

@@ -213,7 +213,8 @@ def test_tables_show_every_seed_mean_std_and_paired_gains():
     for name, values in (('dense', (45.0, 46.0, 47.0)), ('pce_points', (30.0, 31.0, 32.0)),
                          ('spml_mixin_points', (31.0, 33.0, 32.0)),
                          ('spml_full_points', (34.0, 35.0, 33.0)),
-                         ('pce_full_points', (32.0, 32.0, 32.0))):
+                         ('pce_full_points', (32.0, 32.0, 32.0)),
+                         ('dense_gated_crf', (47.0, 47.0, 50.0))):
         for seed, v in enumerate(values):
             recs.append(_fake_record(name, seed, v))
     recs[0]['curve'] = [[50, 40.0], [100, 45.0]]
@@ -228,6 +229,8 @@ def test_tables_show_every_seed_mean_std_and_paired_gains():
     # vs partial CE: +4, +4, +1; vs its control: +2, +3, +1
     assert '+3.00 ± 1.73 (n=3) | +2.00 ± 1.00 (n=3) |' in full
     assert rows['dense labels'].endswith('| 46.00 ± 1.00 | — | — |')
+    # the CRF bound: no partial-CE gain, its gain over dense is +2, +1, +3
+    assert rows['dense labels + Gated CRF'].endswith('| 48.00 ± 1.73 | — | +2.00 ± 1.00 (n=3) |')
     classes = bench.class_table(recs, 'val', 'val', [0, 1, 2])
     assert '| partial CE, points | mean | 31.00 | ' + ' | '.join(['31.0'] * 11) + ' |' in classes
     assert classes.count('| partial CE, points |') == 4  # 3 seeds + the mean
@@ -235,6 +238,14 @@ def test_tables_show_every_seed_mean_std_and_paired_gains():
     lines = bench.checks(recs, 'val', 'val')
     assert lines[0] == ('- dense, seed 0: 45.00 mIoU; classes at 0 IoU: bicyclist; weak runs '
                         'at or above it: none')
+    # each bound is checked against the weak runs only, not against the other bound
+    assert len(lines) == 6
+    assert lines[3] == ('- dense + Gated CRF, seed 0: 47.00 mIoU; classes at 0 IoU: none; '
+                        'weak runs at or above it: none')
+    recs[-1]['metrics']['val']['mIoU'] = 32.5  # dense + Gated CRF, seed 2: below the full
+    assert bench.checks(recs, 'val', 'val')[5] == (
+        '- dense + Gated CRF, seed 2: 32.50 mIoU; classes at 0 IoU: none; weak runs at or '
+        'above it: ' + bench.RECIPES['spml_full_points']['what'])
     one = bench.summary_table(recs[:1] + recs[3:4], 'val', 'val', [0, 1, 2])
     assert '| 45.00 | — | — | 45.00 |' in one  # one seed: no std
 

@@ -46,43 +46,56 @@ def test_camvid_scribbles_pipeline(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('control', ['0', '1'])
-def test_camvid_tags_pipeline(tmp_path, control):
+def test_camvid_tags_pipeline(tmp_path):
     """Crop dataset -> CAM seeds -> stage 1 (SPML mix-in, or partial CE for the control)
-    -> pseudo labels -> retraining -> test on the val frames, at ITERS=2."""
+    -> pseudo labels -> retraining -> test on the val frames, at ITERS=2; the control
+    reuses the SPML run's CAM seeds through SEEDS_FROM."""
     data = write_camvid_tree(str(tmp_path / 'camvid'), splits=(('train', 2), ('val', 2)))
-    work, crops = str(tmp_path / 'work'), str(tmp_path / 'crops')
-    env = dict(ITERS='2', DATA_ROOT=data, CROP_ROOT=crops, NPROC='1', CONTROL=control,
-               SEED='3', CRF='0', PYTHON=sys.executable,
-               PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
-    out = run_tool(['bash', 'tools/pipelines/camvid_tags.sh', work], env=env,
-                   timeout=900).stdout
-    assert f'SEED=3 CONTROL={control} ITERS=2 CAM_ITERS=2' in out
-    assert ('walk steps -1' if control == '1' else 'walk steps 6') in out
-    for key in ('stage-1 mIoU \\(val, trained on the seeds\\)',
-                'final mIoU \\(val, retrained on the pseudo labels\\)'):
-        value = float(re.search(key + r': ([0-9.]+)', out).group(1))
-        assert 0 <= value <= 100, key
-    names = open(osp.join(crops, 'train.txt')).read().split()
-    assert len(names) == 18  # 9 crops of each of the 2 frames
-    # the printed seed and pseudo-label mIoU are those of the PNGs written, against the
-    # dense labels of the crops (computed here independently)
-    for label, d in (('seed mIoU (train crops)', 'seeds'),
-                     ('pseudo-label mIoU (train crops)', 'pseudo_labels')):
-        printed = float(re.search(re.escape(label) + r': ([0-9.]+)', out).group(1))
-        assert printed == pytest.approx(label_dir_miou(
-            osp.join(work, d), osp.join(crops, 'labels', 'train'), 11), abs=0.006), label
-    for d in ('seeds', 'pseudo_labels'):
-        pngs = [f for f in os.listdir(osp.join(work, d)) if f.endswith('.png')]
-        assert sorted(pngs) == sorted(n + '.png' for n in names), d
-    # stage 1 trained on the seeds of the crops, the retraining on the pseudo labels;
-    # both were tested on the val frames of DATA_ROOT
-    stage1 = open(glob.glob(osp.join(work, 'stage1', '*.py'))[0]).read()
-    assert osp.join(work, 'seeds') in stage1 and crops in stage1 and 'seed=3' in stage1
-    assert ('SemanticCooccurrenceLoss' in stage1) == (control == '0')
-    retrain = open(glob.glob(osp.join(work, 'retrain', '*.py'))[0]).read()
-    assert osp.join(work, 'pseudo_labels') in retrain
-    assert 'Iter(test) [2/2]' in open(osp.join(work, 'test.log')).read()
+    crops = str(tmp_path / 'crops')
+    base = dict(ITERS='2', DATA_ROOT=data, CROP_ROOT=crops, NPROC='1', SEED='3', CRF='0',
+                PYTHON=sys.executable,
+                PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    spml_work = str(tmp_path / 'spml')
+    missing = run_tool(['bash', 'tools/pipelines/camvid_tags.sh', str(tmp_path / 'early')],
+                       env=dict(base, CONTROL='1', SEEDS_FROM=spml_work), timeout=900,
+                       check=False)
+    assert missing.returncode != 0
+    assert f'SEEDS_FROM={spml_work}: no finished CAM step' in missing.stderr
+    for control in ('0', '1'):
+        work = spml_work if control == '0' else str(tmp_path / 'control')
+        env = dict(base, CONTROL=control)
+        if control == '1':
+            env['SEEDS_FROM'] = spml_work
+        out = run_tool(['bash', 'tools/pipelines/camvid_tags.sh', work], env=env,
+                       timeout=900).stdout
+        assert f'SEED=3 CONTROL={control} ITERS=2 CAM_ITERS=2' in out
+        assert ('walk steps -1' if control == '1' else 'walk steps 6') in out
+        assert ('CAM seeds: reused from ' + spml_work in out) == (control == '1')
+        for key in ('stage-1 mIoU \\(val, trained on the seeds\\)',
+                    'final mIoU \\(val, retrained on the pseudo labels\\)'):
+            value = float(re.search(key + r': ([0-9.]+)', out).group(1))
+            assert 0 <= value <= 100, key
+        names = open(osp.join(crops, 'train.txt')).read().split()
+        assert len(names) == 18  # 9 crops of each of the 2 frames
+        # the printed seed and pseudo-label mIoU are those of the PNGs used and written,
+        # against the dense labels of the crops (computed here independently)
+        for label, d in (('seed mIoU (train crops)', osp.join(spml_work, 'seeds')),
+                         ('pseudo-label mIoU (train crops)', osp.join(work, 'pseudo_labels'))):
+            printed = float(re.search(re.escape(label) + r': ([0-9.]+)', out).group(1))
+            assert printed == pytest.approx(label_dir_miou(
+                d, osp.join(crops, 'labels', 'train'), 11), abs=0.006), label
+            pngs = [f for f in os.listdir(d) if f.endswith('.png')]
+            assert sorted(pngs) == sorted(n + '.png' for n in names), d
+        assert osp.isdir(osp.join(work, 'seeds')) == (control == '0')
+        # stage 1 trained on the (SPML run's) seeds of the crops, the retraining on the
+        # pseudo labels; both were tested on the val frames of DATA_ROOT
+        stage1 = open(glob.glob(osp.join(work, 'stage1', '*.py'))[0]).read()
+        assert (osp.join(spml_work, 'seeds') in stage1 and crops in stage1
+                and 'seed=3' in stage1)
+        assert ('SemanticCooccurrenceLoss' in stage1) == (control == '0')
+        retrain = open(glob.glob(osp.join(work, 'retrain', '*.py'))[0]).read()
+        assert osp.join(work, 'pseudo_labels') in retrain
+        assert 'Iter(test) [2/2]' in open(osp.join(work, 'test.log')).read()
 
 
 @pytest.mark.slow
