@@ -66,6 +66,12 @@ def test_camvid_tags_pipeline(tmp_path):
         env = dict(base, CONTROL=control)
         if control == '1':
             env['SEEDS_FROM'] = spml_work
+            # seeds of another CAM setting are refused, naming both settings
+            other = run_tool(['bash', 'tools/pipelines/camvid_tags.sh', work],
+                             env=dict(env, SEED='4'), timeout=900, check=False)
+            assert other.returncode != 0
+            assert (f'its CAM step ran with SEED=3 CAM_ITERS=2 CAM_SIZE=112 CROP_ROOT={crops}; '
+                    f'this run needs SEED=4 ' in other.stderr), other.stderr
         out = run_tool(['bash', 'tools/pipelines/camvid_tags.sh', work], env=env,
                        timeout=900).stdout
         assert f'SEED=3 CONTROL={control} ITERS=2 CAM_ITERS=2' in out

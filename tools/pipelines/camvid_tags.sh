@@ -26,8 +26,9 @@
 #   (the crop dataset, default data/camvid_crop_tags; written when it has no
 #   train_tags.json), CAM_SIZE (the classifier's square training resize, default 112,
 #   about a crop's size), SEEDS_FROM (the WORK_DIR of an earlier run with the same SEED,
-#   CAM_ITERS, CAM_SIZE and CROP_ROOT: its seeds/ and seeds.log are reused and step 1 is
-#   skipped, e.g. for the control of an SPML run, whose CAM step is the same), and those of
+#   CAM_ITERS, CAM_SIZE and CROP_ROOT, checked against its seeds.settings: its seeds/ and
+#   seeds.log are reused and step 1 is skipped, e.g. for the control of an SPML run, whose
+#   CAM step is the same), and those of
 #   tools/pipelines/_camvid_common.sh (DATA_ROOT: the CamVid frames, NPROC, CRF, PYTHON).
 ITERS=${ITERS:-1000}
 source "$(dirname "$0")/_camvid_common.sh"
@@ -57,9 +58,15 @@ crop_abs="$(cd "$CROP_ROOT" && pwd)"
 data=(train_dataloader.dataset.data_root="$crop_abs" val_dataloader.dataset.data_root="$DATA_ROOT"
       test_dataloader.dataset.data_root="$DATA_ROOT")
 
+# what the CAM step depends on; SEEDS_FROM must have been made with the same
+cam_settings="SEED=$SEED CAM_ITERS=$CAM_ITERS CAM_SIZE=$CAM_SIZE CROP_ROOT=$crop_abs"
 if [ -n "${SEEDS_FROM:-}" ]; then
     grep -q "seed mIoU" "$SEEDS_FROM/seeds.log" 2>/dev/null || {
         echo "SEEDS_FROM=$SEEDS_FROM: no finished CAM step there (seeds.log without a seed mIoU)" >&2
+        exit 1; }
+    made="$(cat "$SEEDS_FROM/seeds.settings" 2>/dev/null || echo 'unknown (no seeds.settings)')"
+    [ "$made" = "$cam_settings" ] || {
+        echo "SEEDS_FROM=$SEEDS_FROM: its CAM step ran with $made; this run needs $cam_settings" >&2
         exit 1; }
     echo "== CAM seeds: reused from $SEEDS_FROM"
     cp "$SEEDS_FROM/seeds.log" "$WORK/seeds.log"
@@ -71,6 +78,7 @@ else
         --tags-file "$crop_abs/train_tags.json" --dense-label-dir "$crop_abs/labels/train" \
         --cfg-options "${data[@]}" model.backbone.output_stride=8 | tee "$WORK/seeds.log"
     seeds_abs="$(cd "$WORK/seeds" && pwd)"
+    echo "$cam_settings" > "$WORK/seeds.settings"
 fi
 seed_cfg=(train_dataloader.dataset.label_dir="$seeds_abs")
 
