@@ -5,6 +5,7 @@ activation maps and thresholded seed PNGs (the CAM step of the tags pipeline, §
         [--iters 200] [--batch-size 8] [--lr 0.01] [--size 160]
         [--fg-threshold 0.3] [--bg-threshold T --background-class 0]
         [--classifier FILE] [--seed 0] [--split train] [--dense-label-dir DIR ...]
+        [--cam-dir DIR]
         [--device cuda|cpu] [--num-workers 2] [--cfg-options k=v ...]
 
 1. Tags: ``--tags-file`` (``{NAME: [class ids]}``, as written by
@@ -22,6 +23,10 @@ activation maps and thresholded seed PNGs (the CAM step of the tags pipeline, §
    the class of the highest CAM where it is ``>= --fg-threshold``, unlabeled elsewhere;
    with ``--background-class`` (VOC: 0), pixels below ``--bg-threshold`` are background.
    255 pixels of the label file (void) stay 255.
+4. With ``--cam-dir``, the CAMs themselves, for ``tools/make_pseudo_labels.py --source
+   cam`` (the tags pseudo labels of §6.5, ``pseudo_camrw_crf.py``): ``DIR/NAME.npz``
+   with ``classes`` (uint8 ``[K]``, the image's tags, the background class left out) and
+   ``cams`` (float16 ``[K, H, W]``, the maps of step 3 before thresholding).
 
 Writes ``DIR/NAME.png`` (use them as the weak labels, ``label_dir=DIR``) and prints the
 seed mIoU against the dense labels when they are known: those of ``--dense-label-dir``
@@ -90,6 +95,8 @@ def parse_args(argv=None):
     p.add_argument('--bg-threshold', type=float)
     p.add_argument('--background-class', type=int)
     p.add_argument('--classifier', help='reuse (or write) this classifier checkpoint')
+    p.add_argument('--cam-dir', help='also write the CAMs of the tagged classes here '
+                   '(NAME.npz, for make_pseudo_labels.py --source cam)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--split')
     p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu',
@@ -236,6 +243,18 @@ def image_cams(model, img):
     return (cams[0] + cams[1].flip(-1)) / 2
 
 
+def save_cams(path, cams, tags, background_class=None):
+    """``path`` (``.npz``): ``classes`` (uint8 ids of the tags, without the background
+    class) and ``cams`` (float16 ``[K, H, W]``, their rows of ``cams``)."""
+    keep = np.asarray(tags, bool).copy()
+    if background_class is not None:
+        keep[int(background_class)] = False
+    ids = np.flatnonzero(keep).astype(np.uint8)
+    tmp = path[:-4] + '.tmp.npz'  # atomic: an interrupted run leaves no partial file
+    np.savez_compressed(tmp, classes=ids, cams=cams.numpy()[ids].astype(np.float16))
+    os.replace(tmp, path)
+
+
 def _device(name):
     try:
         device = torch.device(name)
@@ -304,15 +323,20 @@ def main(argv=None):
 
     # pass 2: CAMs, seeds and their statistics, one image at a time
     os.makedirs(args.out_dir, exist_ok=True)
+    if args.cam_dir:
+        os.makedirs(args.cam_dir, exist_ok=True)
     stats, bar = [], ProgressBar(len(names))
     cams_loader = _loader(
         _SampleLoader(dataset, steps, num_classes, 'cams',
                       dense_label_dir=args.dense_label_dir),
         args.num_workers, args.seed, batch_size=None)
     for i, (name, img, label_file, dense) in enumerate(cams_loader):
-        seed = cam_seed_label(image_cams(model, img).cpu(), torch.from_numpy(tags[i]),
-                              args.fg_threshold, args.bg_threshold,
-                              args.background_class).numpy()
+        cams = image_cams(model, img).cpu()
+        seed = cam_seed_label(cams, torch.from_numpy(tags[i]), args.fg_threshold,
+                              args.bg_threshold, args.background_class).numpy()
+        if args.cam_dir:
+            save_cams(osp.join(args.cam_dir, name + '.npz'), cams, tags[i],
+                      args.background_class)
         seed[label_file == 255] = 255
         cv2.imwrite(osp.join(args.out_dir, name + '.png'), seed)
         gt = dict(dense=dense, label_file=label_file).get(dense_from)

@@ -1,7 +1,8 @@
 """Pseudo labels for the training set from a stage-1 model (spml-method.md §6.5).
 
     python tools/make_pseudo_labels.py CONFIG CKPT --out-dir DIR
-        [--source classifier|knn] [--prototypes FILE] [--scales 1.0 ...] [--no-flip]
+        [--source classifier|knn|cam] [--prototypes FILE] [--cam-dir DIR]
+        [--background-class B] [--scales 1.0 ...] [--no-flip]
         [--walk-steps 6] [--crf] [--nproc N] [--dense-label-dir DIR ...]
         [--split train] [--cfg-options k=v ...]
 
@@ -12,8 +13,14 @@ exactly as training sees it, before any crop):
    ``classifier``: softmax of the head's classifier (the stage-1 joint classifier,
    boxes/scribbles/points in §5.4); ``knn``: per-pixel vote fractions of the 20 nearest
    prototypes of ``--prototypes`` for every k-means segment (§6.3; tags, round 1);
+   ``cam``: the image's class activation maps, ``--cam-dir``/NAME.npz as written by
+   ``tools/make_cam_seeds.py --cam-dir`` (tags, ``pseudo_camrw_crf.py``); with
+   ``--background-class B`` (VOC: 0) the background score is ``(1 - max_c cam_c)^6``
+   (``--background-power``). The model only gives the embedding of the walk;
 2. restricted to the classes present in the weak label (the image's tags for a
-   tags-file dataset): each divided by its image-wide maximum (floored at 0.15 for ``knn``), absent classes set to 0;
+   tags-file dataset; for ``cam``, the classes of its CAM file and the background):
+   each divided by its image-wide maximum (floored at 0.15 for ``knn``; ``cam`` scores
+   are used as they are, like the reference), absent classes set to 0;
 3. random walk ``T^(2^walk_steps)`` on the embedding affinity at ``H//8 x W//8``
    (``--walk-steps -1`` skips it), bilinear resize to ``H x W``;
 4. optional DenseCRF (``--crf``, needs pydensecrf2), argmax; pixels that are 255 (ignore)
@@ -68,7 +75,12 @@ def parse_args(argv=None):
     p.add_argument('config')
     p.add_argument('checkpoint')
     p.add_argument('--out-dir', required=True, help='directory of the NAME.png files')
-    p.add_argument('--source', choices=['classifier', 'knn'], default='classifier')
+    p.add_argument('--source', choices=['classifier', 'knn', 'cam'], default='classifier')
+    p.add_argument('--cam-dir', help='CAMs NAME.npz (tools/make_cam_seeds.py --cam-dir), '
+                   'required by --source cam')
+    p.add_argument('--background-class', type=int,
+                   help='--source cam: class id of the background (scored (1 - max CAM)^p)')
+    p.add_argument('--background-power', type=float, default=6.0)
     p.add_argument('--prototypes', help='prototype bank (tools/extract_prototypes.py), '
                    'required by --source knn')
     p.add_argument('--knn-k', type=int, default=20)
@@ -91,6 +103,10 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.source == 'knn' and not args.prototypes:
         p.error('--source knn needs --prototypes FILE (tools/extract_prototypes.py)')
+    if args.source == 'cam' and not args.cam_dir:
+        p.error('--source cam needs --cam-dir DIR (tools/make_cam_seeds.py --cam-dir)')
+    if args.source != 'cam' and args.background_class is not None:
+        p.error('--background-class is an option of --source cam')
     if args.crf and not dense_crf_available():
         p.error(CRF_MISSING)
     if args.nproc < 1 or args.walk_steps < -1 or any(s <= 0 for s in args.scales):
@@ -129,20 +145,63 @@ def worker_devices(device: str, nproc: int) -> List[str]:
     return [device]
 
 
+def load_cams(path: str, size, num_classes: int, background_class=None,
+              background_power: float = 6.0):
+    """``(scores [C, H, W] float32, present [C] bool)`` from a CAM file of
+    ``tools/make_cam_seeds.py --cam-dir``; the background row, when given, is
+    ``(1 - max_c cam_c)^background_power``."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'CAM file {path} does not exist: write the CAMs with '
+                                'tools/make_cam_seeds.py --cam-dir')
+    with np.load(path) as f:
+        if 'classes' not in f or 'cams' not in f:
+            raise ValueError(f'{path}: expected the arrays classes and cams, got '
+                             f'{sorted(f.files)}')
+        ids, cams = f['classes'].astype(np.int64), f['cams'].astype(np.float32)
+    h, w = size
+    if cams.ndim != 3 or cams.shape != (len(ids), h, w):
+        raise ValueError(f'{path}: cams must be [{len(ids)}, {h}, {w}] (the classes x the '
+                         f'image size), got {list(cams.shape)}')
+    if len(ids) and (ids.max() >= num_classes or len(np.unique(ids)) != len(ids)):
+        raise ValueError(f'{path}: classes must be distinct ids in [0, {num_classes}), '
+                         f'got {ids.tolist()}')
+    if not np.isfinite(cams).all():
+        raise ValueError(f'{path}: cams has non-finite values')
+    scores = np.zeros((num_classes, h, w), np.float32)
+    present = np.zeros(num_classes, bool)
+    scores[ids], present[ids] = np.clip(cams, 0, None), True
+    if background_class is not None:
+        if not 0 <= background_class < num_classes or background_class in ids:
+            raise ValueError(f'{path}: background class {background_class} must be a '
+                             f'class id in [0, {num_classes}) without a CAM')
+        peak = scores[ids].max(axis=0) if len(ids) else np.zeros((h, w), np.float32)
+        scores[background_class] = np.clip(1 - peak, 0, 1) ** background_power
+        present[background_class] = True
+    return torch.from_numpy(scores), torch.from_numpy(present)
+
+
 @torch.no_grad()
 def pseudo_label(model, sample, num_classes, args, bank=None):
     """uint8 ``[H, W]`` pseudo label of one :class:`TrainingSample`."""
     weak = sample.weak
     h, w = weak.shape
     device = next(model.parameters()).device
-    present = torch.zeros(num_classes, dtype=torch.bool, device=device)
-    present[torch.from_numpy(sample.classes(num_classes)).to(device)] = True
+    if args.source == 'cam':
+        cams, present = load_cams(osp.join(args.cam_dir, sample.name + '.npz'), (h, w),
+                                  num_classes, args.background_class,
+                                  args.background_power)
+        present = present.to(device)
+    else:
+        present = torch.zeros(num_classes, dtype=torch.bool, device=device)
+        present[torch.from_numpy(sample.classes(num_classes)).to(device)] = True
     if not present.any():  # nothing to restrict to: leave the image out of training
         return np.full((h, w), 255, np.uint8)
     walk = args.walk_steps >= 0
     size = (max(1, h // 8), max(1, w // 8)) if walk else (h, w)
     passes = [(s, f) for s in args.scales for f in ((False,) if args.no_flip else
                                                     (False, True))]
+    if args.source == 'cam' and not walk:
+        passes = []  # the CAMs alone: the model is not needed
     scores, emb_sum = 0, 0
     for scale, flip in passes:
         emb, logits = embedding_and_logits(model, sample.img, scale, flip)
@@ -152,7 +211,9 @@ def pseudo_label(model, sample, num_classes, args, bank=None):
                              '--walk-steps -1')
         if walk:
             emb_sum = emb_sum + normalized_embedding(emb, size)
-        if args.source == 'classifier':
+        if args.source == 'cam':
+            pass  # the CAMs are read below; the passes give the embedding
+        elif args.source == 'classifier':
             if logits is None:
                 raise ValueError(f'{type(model.decode_head).__name__} has no classifier; '
                                  'use --source knn')
@@ -163,9 +224,12 @@ def pseudo_label(model, sample, num_classes, args, bank=None):
             votes = knn_segment_scores(full, bank['prototypes'], bank['labels'],
                                        num_classes, k=args.knn_k, grid=args.knn_grid)
             scores = scores + resize_scores(votes, size)
-    scores = scores / len(passes)
-    scores = restrict_class_scores(scores, present,
-                                   max_floor=0.15 if args.source == 'knn' else 0.0)
+    if args.source == 'cam':  # as they are (no max normalisation), absent classes 0
+        scores = resize_scores(cams.to(device), size) * present[:, None, None]
+    else:
+        scores = scores / len(passes)
+        scores = restrict_class_scores(scores, present,
+                                       max_floor=0.15 if args.source == 'knn' else 0.0)
     if walk:
         scores = random_walk(scores, emb_sum / len(passes), steps=args.walk_steps)
         scores = resize_scores(scores, (h, w))
@@ -259,6 +323,17 @@ def file_identity(path: str) -> dict:
     return dict(path=osp.abspath(path), size=osp.getsize(path), sha256=digest.hexdigest())
 
 
+def dir_identity(path: str, suffix: str) -> dict:
+    """Absolute path, and the name, size and modification time of every ``suffix`` file
+    of a directory, hashed (SHA-256)."""
+    digest = hashlib.sha256()
+    names = sorted(n for n in os.listdir(path) if n.endswith(suffix))
+    for n in names:
+        st = os.stat(osp.join(path, n))
+        digest.update(f'{n}\0{st.st_size}\0{st.st_mtime_ns}\n'.encode())
+    return dict(path=osp.abspath(path), files=len(names), sha256=digest.hexdigest())
+
+
 def manifest_of(args, cfg) -> dict:
     """What the labels depend on: the checkpoint and prototype bank (identity), the config
     after ``--cfg-options`` and every option that changes a label (not ``--nproc``,
@@ -266,9 +341,12 @@ def manifest_of(args, cfg) -> dict:
     return dict(
         tool='tools/make_pseudo_labels.py', checkpoint=file_identity(args.checkpoint),
         prototypes=file_identity(args.prototypes) if args.source == 'knn' else None,
+        cams=dir_identity(args.cam_dir, '.npz') if args.source == 'cam' else None,
         config=dict(path=osp.abspath(args.config),
                     sha256=hashlib.sha256(cfg.pretty_text.encode()).hexdigest()),
         options=dict(source=args.source, knn_k=args.knn_k, knn_grid=list(args.knn_grid),
+                     background_class=args.background_class,
+                     background_power=args.background_power,
                      scales=list(args.scales), flip=not args.no_flip,
                      walk_steps=args.walk_steps, crf=args.crf, split=args.split))
 
@@ -316,6 +394,9 @@ def main(argv=None):
                         'prototype bank (tools/extract_prototypes.py)')):
         if path is not None and not osp.isfile(path):
             raise FileNotFoundError(f'{what} {path!r} does not exist')
+    if args.source == 'cam' and not osp.isdir(args.cam_dir):
+        raise FileNotFoundError(f'CAM directory {args.cam_dir!r} does not exist '
+                                '(tools/make_cam_seeds.py --cam-dir)')
     cfg = load_config(args.config, args.cfg_options)
     dataset, steps = training_samples(cfg, args.split)
     names = []

@@ -5,6 +5,8 @@ import os.path as osp
 import re
 import sys
 
+import cv2
+import numpy as np
 import pytest
 
 from tests.conftest import REPO, write_camvid_tree
@@ -49,7 +51,8 @@ def test_camvid_scribbles_pipeline(tmp_path):
 def test_camvid_tags_pipeline(tmp_path):
     """Crop dataset -> CAM seeds -> stage 1 (SPML mix-in, or partial CE for the control)
     -> pseudo labels -> retraining -> test on the val frames, at ITERS=2; the control
-    reuses the SPML run's CAM seeds through SEEDS_FROM."""
+    reuses the SPML run's CAM seeds and CAMs through SEEDS_FROM, and makes its pseudo
+    labels from the CAMs (PSEUDO=cam)."""
     data = write_camvid_tree(str(tmp_path / 'camvid'), splits=(('train', 2), ('val', 2)))
     crops = str(tmp_path / 'crops')
     base = dict(ITERS='2', DATA_ROOT=data, CROP_ROOT=crops, NPROC='1', SEED='3', CRF='0',
@@ -61,11 +64,14 @@ def test_camvid_tags_pipeline(tmp_path):
                        check=False)
     assert missing.returncode != 0
     assert f'SEEDS_FROM={spml_work}: no finished CAM step' in missing.stderr
+    bad = run_tool(['bash', 'tools/pipelines/camvid_tags.sh', str(tmp_path / 'early')],
+                   env=dict(base, PSEUDO='softmax'), timeout=900, check=False)
+    assert bad.returncode != 0 and 'PSEUDO=softmax: expected classifier or cam' in bad.stderr
     for control in ('0', '1'):
         work = spml_work if control == '0' else str(tmp_path / 'control')
         env = dict(base, CONTROL=control)
         if control == '1':
-            env['SEEDS_FROM'] = spml_work
+            env.update(SEEDS_FROM=spml_work, PSEUDO='cam')
             # seeds of another CAM setting are refused, naming both settings
             other = run_tool(['bash', 'tools/pipelines/camvid_tags.sh', work],
                              env=dict(env, SEED='4'), timeout=900, check=False)
@@ -74,8 +80,10 @@ def test_camvid_tags_pipeline(tmp_path):
                     f'this run needs SEED=4 ' in other.stderr), other.stderr
         out = run_tool(['bash', 'tools/pipelines/camvid_tags.sh', work], env=env,
                        timeout=900).stdout
-        assert f'SEED=3 CONTROL={control} ITERS=2 CAM_ITERS=2' in out
-        assert ('walk steps -1' if control == '1' else 'walk steps 6') in out
+        pseudo = 'cam' if control == '1' else 'classifier'
+        assert f'SEED=3 CONTROL={control} PSEUDO={pseudo} ITERS=2 CAM_ITERS=2' in out
+        assert ('pseudo labels (cam, walk steps -1' if control == '1'
+                else 'pseudo labels (classifier, walk steps 6') in out
         assert ('CAM seeds: reused from ' + spml_work in out) == (control == '1')
         for key in ('stage-1 mIoU \\(val, trained on the seeds\\)',
                     'final mIoU \\(val, retrained on the pseudo labels\\)'):
@@ -93,6 +101,18 @@ def test_camvid_tags_pipeline(tmp_path):
             pngs = [f for f in os.listdir(d) if f.endswith('.png')]
             assert sorted(pngs) == sorted(n + '.png' for n in names), d
         assert osp.isdir(osp.join(work, 'seeds')) == (control == '0')
+        # the CAM step wrote the CAMs of every crop; without a walk or CRF, the control's
+        # pseudo labels are their argmax over the crop's tags
+        assert sorted(os.listdir(osp.join(spml_work, 'cams'))) == sorted(
+            n + '.npz' for n in names)
+        if control == '1':
+            for n in names:
+                with np.load(osp.join(spml_work, 'cams', n + '.npz')) as f:
+                    ids, cams = f['classes'], f['cams'].astype(np.float32)
+                pl = cv2.imread(osp.join(work, 'pseudo_labels', n + '.png'),
+                                cv2.IMREAD_UNCHANGED)
+                expect = ids[cams.argmax(axis=0)]
+                np.testing.assert_array_equal(pl[pl != 255], expect[pl != 255])
         # stage 1 trained on the (SPML run's) seeds of the crops, the retraining on the
         # pseudo labels; both were tested on the val frames of DATA_ROOT
         stage1 = open(glob.glob(osp.join(work, 'stage1', '*.py'))[0]).read()

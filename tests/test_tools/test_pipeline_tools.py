@@ -266,3 +266,96 @@ def test_pseudo_labels_of_mixin_and_plain_models(stage1, tmp_path, config, has_e
             maps.setdefault(d, []).append(pl)
     if has_embedding:  # the walk on the SPML embedding changes them
         assert any((a != b).any() for a, b in zip(maps['rw'], maps['plain']))
+
+
+def test_cam_source_pseudo_labels(stage1, tmp_path):
+    """The tags generator (§6.5, ``pseudo_camrw_crf.py``): the CAMs written by
+    make_cam_seeds.py --cam-dir, restricted to the image's tags, with and without the
+    walk on the stage-1 embedding."""
+    cams_dir = tmp_path / 'cams'
+    python('tools/make_cam_seeds.py', 'configs/spml/camvid_scribbles.py', '--out-dir',
+           str(tmp_path / 'seeds'), '--iters', '2', '--batch-size', '2', '--size', '32',
+           '--cam-dir', str(cams_dir), '--cfg-options',
+           f'train_dataloader.dataset.data_root={stage1["data"]}')
+    labels = _weak_and_dense(stage1['cfg'])
+    cams = {}
+    for name, (weak, dense) in labels.items():
+        with np.load(cams_dir / (name + '.npz')) as f:
+            ids, cam = f['classes'], f['cams']
+        tags = np.unique(dense[dense < NUM_CLASSES])  # the tags: classes of the label file
+        np.testing.assert_array_equal(ids, tags)
+        assert cam.dtype == np.float16 and cam.shape == (len(ids),) + weak.shape
+        assert cam.min() >= 0 and cam.max() <= 1 and cam.max() > 0
+        # the seeds are these CAMs thresholded at 0.3 (unlabeled 11 below it)
+        seed = cv2.imread(str(tmp_path / 'seeds' / (name + '.png')), cv2.IMREAD_UNCHANGED)
+        # where float16 rounding cannot change it: the top CAM away from 0.3 and the next
+        top2 = np.sort(cam.astype(np.float32), axis=0)[::-1][:2]
+        sure = (np.abs(top2[0] - 0.3) > 1e-2) & ((top2[0] - top2[1] > 4e-3)
+                                                  if len(ids) > 1 else True)
+        assert sure.mean() > 0.5
+        expect = np.where(cam.max(axis=0) >= 0.3, ids[cam.argmax(axis=0)], NUM_CLASSES)
+        np.testing.assert_array_equal(seed[sure & (dense != 255)],
+                                      expect[sure & (dense != 255)])
+        cams[name] = (ids, cam)
+
+    out = tmp_path / 'cam'
+    proc = python('tools/make_pseudo_labels.py', stage1['cfg'], stage1['ckpt'], '--out-dir',
+                  str(out), '--source', 'cam', '--cam-dir', str(cams_dir), '--walk-steps', '-1')
+    pairs = []
+    for name, (weak, dense) in labels.items():
+        ids, cam = cams[name]
+        expect = ids[cam.astype(np.float32).argmax(axis=0)].astype(np.uint8)
+        expect[weak == 255] = 255
+        pl = cv2.imread(str(out / (name + '.png')), cv2.IMREAD_UNCHANGED)
+        np.testing.assert_array_equal(pl, expect)  # no walk: the CAMs' argmax
+        pairs.append((pl, dense))
+    assert _printed(r'pseudo-label mIoU: ([0-9.]+)', proc.stdout) == pytest.approx(
+        _miou(pairs), abs=0.006)
+
+    python('tools/make_pseudo_labels.py', stage1['cfg'], stage1['ckpt'], '--out-dir',
+           str(tmp_path / 'camrw'), '--source', 'cam', '--cam-dir', str(cams_dir))
+    changed = False
+    for name, (weak, _) in labels.items():
+        pl = cv2.imread(str(tmp_path / 'camrw' / (name + '.png')), cv2.IMREAD_UNCHANGED)
+        assert set(np.unique(pl[weak != 255]).tolist()) <= set(cams[name][0].tolist())
+        changed |= (pl != cv2.imread(str(out / (name + '.png')), cv2.IMREAD_UNCHANGED)).any()
+    assert changed  # the walk on the stage-1 embedding moves the labels
+
+    proc = python('tools/make_pseudo_labels.py', stage1['cfg'], stage1['ckpt'], '--out-dir',
+                  str(tmp_path / 'x'), '--source', 'cam', check=False)
+    assert proc.returncode == 2 and '--source cam needs --cam-dir' in proc.stderr
+    proc = python('tools/make_pseudo_labels.py', stage1['cfg'], stage1['ckpt'], '--out-dir',
+                  str(tmp_path / 'x'), '--background-class', '0', check=False)
+    assert proc.returncode == 2 and '--background-class is an option of --source cam' in (
+        proc.stderr)
+    proc = python('tools/make_pseudo_labels.py', stage1['cfg'], stage1['ckpt'], '--out-dir',
+                  str(tmp_path / 'x'), '--source', 'cam', '--cam-dir',
+                  str(tmp_path / 'seeds'), check=False)  # a directory without CAM files
+    assert proc.returncode != 0 and 'does not exist: write the CAMs' in proc.stderr
+
+
+def test_load_cams_background_and_bad_files(tmp_path):
+    tool = _tool()
+    cam = np.array([[[0.0, 0.5], [1.0, 0.2]]], np.float16)
+    path = str(tmp_path / 'a.npz')
+    np.savez(path, classes=np.array([2], np.uint8), cams=cam)
+    scores, present = tool.load_cams(path, (2, 2), 4, background_class=0,
+                                     background_power=6)
+    assert present.tolist() == [True, False, True, False]
+    np.testing.assert_allclose(scores[2].numpy(), cam[0].astype(np.float32))
+    np.testing.assert_allclose(scores[0].numpy(), (1 - cam[0].astype(np.float64)) ** 6,
+                               rtol=1e-6)
+    assert (scores[[1, 3]] == 0).all()
+    for kwargs, match in ((dict(size=(3, 2)), r'cams must be \[1, 3, 2\]'),
+                          (dict(num_classes=2), r'distinct ids in \[0, 2\)'),
+                          (dict(background_class=2), 'background class 2 must be')):
+        args = dict(size=(2, 2), num_classes=4)
+        args.update(kwargs)
+        with pytest.raises(ValueError, match=match):
+            tool.load_cams(path, **args)
+    np.savez(path, cams=cam)
+    with pytest.raises(ValueError, match='expected the arrays classes and cams'):
+        tool.load_cams(path, (2, 2), 4)
+    np.savez(path, classes=np.array([1], np.uint8), cams=np.full((1, 2, 2), np.nan))
+    with pytest.raises(ValueError, match='non-finite'):
+        tool.load_cams(path, (2, 2), 4)
