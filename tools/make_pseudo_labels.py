@@ -211,14 +211,12 @@ def pseudo_label(model, sample, num_classes, args, bank=None):
                              '--walk-steps -1')
         if walk:
             emb_sum = emb_sum + normalized_embedding(emb, size)
-        if args.source == 'cam':
-            pass  # the CAMs are read below; the passes give the embedding
-        elif args.source == 'classifier':
+        if args.source == 'classifier':
             if logits is None:
                 raise ValueError(f'{type(model.decode_head).__name__} has no classifier; '
                                  'use --source knn')
             scores = scores + resize_scores(logits.softmax(dim=0), size)
-        else:
+        elif args.source == 'knn':  # (cam: the passes give only the embedding)
             scaled = (max(1, int(h * scale)), max(1, int(w * scale)))
             full = resize_scores(emb, scaled)
             votes = knn_segment_scores(full, bank['prototypes'], bank['labels'],
