@@ -208,7 +208,7 @@ def pseudo_label(model, sample, num_classes, args, bank=None):
         if emb is None and (walk or args.source == 'knn'):
             raise ValueError(f'{type(model.decode_head).__name__} gives no embedding (no '
                              'SPML decode head, no SPMLAuxHead): use --source classifier '
-                             '--walk-steps -1')
+                             '(or cam) with --walk-steps -1')
         if walk:
             emb_sum = emb_sum + normalized_embedding(emb, size)
         if args.source == 'classifier':
