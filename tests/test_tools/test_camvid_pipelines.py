@@ -72,6 +72,15 @@ def test_camvid_tags_pipeline(tmp_path):
         env = dict(base, CONTROL=control)
         if control == '1':
             env.update(SEEDS_FROM=spml_work, PSEUDO='cam')
+            # a CAM step that printed its seed mIoU but has not ended (no seeds.settings
+            # yet) is refused: a control started beside the SPML run waits for it
+            settings = osp.join(spml_work, 'seeds.settings')
+            os.rename(settings, settings + '.away')
+            early = run_tool(['bash', 'tools/pipelines/camvid_tags.sh', work], env=env,
+                             timeout=900, check=False)
+            os.rename(settings + '.away', settings)
+            assert early.returncode != 0
+            assert f'SEEDS_FROM={spml_work}: no finished CAM step' in early.stderr
             # seeds of another CAM setting are refused, naming both settings
             other = run_tool(['bash', 'tools/pipelines/camvid_tags.sh', work],
                              env=dict(env, SEED='4'), timeout=900, check=False)

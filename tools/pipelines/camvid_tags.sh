@@ -66,10 +66,13 @@ data=(train_dataloader.dataset.data_root="$crop_abs" val_dataloader.dataset.data
 # what the CAM step depends on; SEEDS_FROM must have been made with the same
 cam_settings="SEED=$SEED CAM_ITERS=$CAM_ITERS CAM_SIZE=$CAM_SIZE CROP_ROOT=$crop_abs"
 if [ -n "${SEEDS_FROM:-}" ]; then
-    grep -q "seed mIoU" "$SEEDS_FROM/seeds.log" 2>/dev/null || {
-        echo "SEEDS_FROM=$SEEDS_FROM: no finished CAM step there (seeds.log without a seed mIoU)" >&2
+    # seeds.settings is written last, when the CAM step has ended
+    { grep -q "seed mIoU" "$SEEDS_FROM/seeds.log" && [ -f "$SEEDS_FROM/seeds.settings" ]; } \
+        2>/dev/null || {
+        echo "SEEDS_FROM=$SEEDS_FROM: no finished CAM step there (seeds.log without a seed" \
+             "mIoU, or no seeds.settings, which the CAM step writes when it ends)" >&2
         exit 1; }
-    made="$(cat "$SEEDS_FROM/seeds.settings" 2>/dev/null || echo 'unknown (no seeds.settings)')"
+    made="$(cat "$SEEDS_FROM/seeds.settings")"
     [ "$made" = "$cam_settings" ] || {
         echo "SEEDS_FROM=$SEEDS_FROM: its CAM step ran with $made; this run needs $cam_settings" >&2
         exit 1; }
