@@ -86,6 +86,7 @@ if [ -n "${SEEDS_FROM:-}" ]; then
     cams_abs="$(cd "$SEEDS_FROM" && pwd)/cams"
 else
     echo "== CAM seeds: classifier $CAM_ITERS iterations"
+    rm -f "$WORK/seeds.settings"  # a CAM step rewriting this work dir has not ended
     "$PY" tools/make_cam_seeds.py "$STAGE1_CFG" --out-dir "$WORK/seeds" --iters "$CAM_ITERS" \
         --size "$CAM_SIZE" --seed "$SEED" --fg-threshold 0.3 \
         --tags-file "$crop_abs/train_tags.json" --dense-label-dir "$crop_abs/labels/train" \
