@@ -1,7 +1,8 @@
 """Where a mix-in training step spends its time, by ablation.
 
-    python tools/profile_mixin_step.py [--labels points] [--threads 2] [--batches 6]
-                                       [--reps 3] [--data-root DIR]
+    python tools/profile_mixin_step.py [--labels points|scribbles|tags] [--threads 2]
+                                       [--batches 6] [--reps 3] [--data-root DIR]
+                                       [--label-dir DIR]
 
 The model step only (``model.train_step``: data preprocessor, forward, backward, SGD;
 the batches are loaded once beforehand), median over ``--reps`` passes over ``--batches``
@@ -13,6 +14,13 @@ pass of warm-up, with the memory bank filled as in training:
 * ``mix-in, SPML losses zeroed``: the aux network runs, its losses are ``0 * sum`` of the
   embedding (the network's own cost, forward and backward);
 * ``mix-in without <loss>``: the mix-in with one contrastive term left out.
+
+``--labels tags`` profiles stage 1 of ``tools/pipelines/camvid_tags.sh`` instead: partial
+CE on the CAM seeds of CamVid crops against the SPML mix-in with the tags losses
+(``configs/baselines/camvid_crop_tags_partial_ce_segformer_effnet-lite0.py``,
+``configs/spml_cam/camvid_crop_tags_segformer_effnet-lite0_spml.py``); ``--data-root`` is
+then the crop dataset (``tools/make_camvid_crop_tags.py``) and ``--label-dir`` (required)
+the seeds, e.g. ``WORK_DIR/seeds`` of a ``camvid_tags.sh`` run.
 
 Differences between the rows are the cost of each part. ``tools/benchmark_mixin_cost.py``
 measures whole training runs (data loading included); this tool says which part of the
@@ -31,18 +39,29 @@ CONFIGS = {
     'partial CE': 'configs/baselines/camvid_{}_partial_ce_segformer_effnet-lite0.py',
     'mix-in': 'configs/mixin/camvid_{}_segformer_effnet-lite0_spml.py',
 }
+TAGS_CONFIGS = {  # stage 1 of tools/pipelines/camvid_tags.sh
+    'partial CE': 'configs/baselines/camvid_crop_tags_partial_ce_segformer_effnet-lite0.py',
+    'mix-in': 'configs/spml_cam/camvid_crop_tags_segformer_effnet-lite0_spml.py',
+}
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('--labels', default='points', choices=['points', 'scribbles'])
+    p.add_argument('--labels', default='points', choices=['points', 'scribbles', 'tags'])
     p.add_argument('--threads', type=int, default=2, help='torch threads (training uses 2)')
     p.add_argument('--batches', type=int, default=6, help='distinct batches of 4 images')
     p.add_argument('--reps', type=int, default=3, help='timed passes over the batches')
-    p.add_argument('--data-root', default=None, help="CamVid root (default: the configs')")
+    p.add_argument('--data-root', default=None, help="CamVid root (default: the configs'); "
+                   'for --labels tags the crop dataset')
+    p.add_argument('--label-dir', default=None,
+                   help='weak labels of the training images (required for --labels tags: '
+                   'the CAM seeds)')
     args = p.parse_args(argv)
     if min(args.threads, args.batches, args.reps) < 1:
         p.error('--threads, --batches and --reps must be >= 1')
+    if args.labels == 'tags' and not args.label_dir:
+        p.error('--labels tags needs --label-dir DIR (the CAM seeds, e.g. WORK_DIR/seeds '
+                'of tools/pipelines/camvid_tags.sh)')
     return args
 
 
@@ -53,10 +72,15 @@ def load(kind, args):
     from mmengine.dataset import pseudo_collate
     from mmengine.optim import build_optim_wrapper
     from mmseg.registry import DATASETS, MODELS
-    cfg = Config.fromfile(osp.join(REPO, CONFIGS[kind].format(args.labels)))
+    path = TAGS_CONFIGS[kind] if args.labels == 'tags' else CONFIGS[kind].format(args.labels)
+    cfg = Config.fromfile(osp.join(REPO, path))
     ds_cfg = cfg.train_dataloader.dataset
     if args.data_root:
         ds_cfg.data_root = args.data_root
+    if args.label_dir:
+        if not osp.isdir(args.label_dir):
+            raise FileNotFoundError(f'--label-dir {args.label_dir!r} is not a directory')
+        ds_cfg.label_dir = osp.abspath(args.label_dir)
     dataset = DATASETS.build(ds_cfg)
     batch = cfg.train_dataloader.batch_size
     g = torch.Generator().manual_seed(0)
@@ -110,7 +134,8 @@ def main(argv=None):
                      step_time(model, ow, batches, args.reps)))
     aux.contrastive_losses = losses
     base = rows[0][1]
-    print(f'\nCamVid {args.labels}, {args.threads} thread(s), model step only, median of '
+    what = 'crop tags' if args.labels == 'tags' else args.labels
+    print(f'\nCamVid {what}, {args.threads} thread(s), model step only, median of '
           f'{args.reps} x {args.batches} steps\n')
     print('| step | ms | / partial CE |')
     print('|---|---|---|')
