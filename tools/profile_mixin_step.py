@@ -49,7 +49,9 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('--labels', default='points', choices=['points', 'scribbles', 'tags'])
     p.add_argument('--threads', type=int, default=2, help='torch threads (training uses 2)')
-    p.add_argument('--batches', type=int, default=6, help='distinct batches of 4 images')
+    p.add_argument('--batches', type=int, default=6,
+                   help="distinct batches of the config's batch size (4 frames; 8 crops "
+                   'for --labels tags)')
     p.add_argument('--reps', type=int, default=3, help='timed passes over the batches')
     p.add_argument('--data-root', default=None, help="CamVid root (default: the configs'); "
                    'for --labels tags the crop dataset')
